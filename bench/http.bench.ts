@@ -1,0 +1,84 @@
+// REST load test: autocannon against Permio's /v1/check and, in the same run, against a bare uWS hello server.
+import autocannon from 'autocannon';
+import { startPermio, startProcess } from './processes.js';
+import { seedDataset, type Dataset } from './seed.js';
+
+export interface LoadRow {
+  scenario: string;
+  requestsPerSec: number;
+  pairsPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  baselineRatio?: number;
+}
+
+export interface LoadOptions {
+  durationSec: number;
+  connections: number;
+  pipelining: number;
+  workers: number;
+}
+
+async function load(url: string, body: string, headers: Record<string, string>, o: LoadOptions, rate?: number) {
+  const r = await autocannon({
+    url,
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body,
+    connections: o.connections,
+    pipelining: o.pipelining,
+    duration: o.durationSec,
+    ...(rate ? { overallRate: rate } : {}),
+  });
+  if (r.non2xx || r.errors) throw new Error(`${url}: ${r.non2xx} non-2xx, ${r.errors} errors`);
+  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99 };
+}
+
+function checkBody(ds: Dataset, uris: number, perms: number): string {
+  return JSON.stringify({
+    project_name: ds.project,
+    principal_id: ds.principal,
+    resource_uris: ds.uris.slice(0, uris),
+    permissions: ds.permissions.slice(0, perms),
+  });
+}
+
+/** Runs the REST scenarios; every ratio is against the bare uWS server measured in this run. */
+export async function runHttpBench(o: LoadOptions): Promise<LoadRow[]> {
+  const rows: LoadRow[] = [];
+  const hello = await startProcess('bench/hello-uws.js');
+  const helloUrl = `http://127.0.0.1:${hello.ports.http_port}/v1/check`;
+  const permio = await startPermio(o.workers);
+  try {
+    const ds = await seedDataset(`http://127.0.0.1:${permio.ports.http_port}`, permio.adminKey);
+    const url = `http://127.0.0.1:${permio.ports.http_port}/v1/check`;
+    const auth = { authorization: `Bearer ${ds.key}` };
+
+    const base = await load(helloUrl, checkBody(ds, 1, 1), {}, o);
+    rows.push({ scenario: 'bare uWS hello (baseline)', requestsPerSec: base.rps, pairsPerSec: 0, p50Ms: base.p50, p99Ms: base.p99 });
+
+    for (const [name, nUris, nPerms] of [
+      ['REST check 1×1', 1, 1],
+      ['REST check 10×10', 10, 10],
+      ['REST check 100×2', 100, 2],
+    ] as const) {
+      const r = await load(url, checkBody(ds, nUris, nPerms), auth, o);
+      rows.push({
+        scenario: name,
+        requestsPerSec: r.rps,
+        pairsPerSec: r.rps * nUris * nPerms,
+        p50Ms: r.p50,
+        p99Ms: r.p99,
+        baselineRatio: r.rps / base.rps,
+      });
+      if (nUris === 1) {
+        const half = await load(url, checkBody(ds, 1, 1), auth, o, Math.round(r.rps / 2));
+        rows.push({ scenario: 'REST check 1×1 at half of peak', requestsPerSec: half.rps, pairsPerSec: half.rps, p50Ms: half.p50, p99Ms: half.p99 });
+      }
+    }
+  } finally {
+    await permio.stop();
+    await hello.stop();
+  }
+  return rows;
+}

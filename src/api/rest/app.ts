@@ -1,0 +1,139 @@
+// The uWebSockets.js REST front end: route → authenticate → rate-limit → bounded body → one JSON.parse → service.
+import uWS from 'uWebSockets.js';
+import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
+
+import type { PermioService } from '../../service/service.js';
+import type { Input } from '../../service/validate.js';
+import { ROUTES } from '../routes.js';
+import { MAX_BODY_BYTES, MAX_CHECK_BODY_BYTES, parseJsonObject, readBody } from './body.js';
+import { sendError, sendJson, sendText, type ResponseState } from './reply.js';
+import { Router } from './router.js';
+
+/** The binary addon, not the `ws` fallback the package silently switches to when the binary fails to load. */
+export function assertNativeUws(): void {
+  if (!/\[native code\]/.test(Function.prototype.toString.call(uWS.App))) {
+    throw new Error('uWebSockets.js native addon did not load (the slow ws fallback is active); refusing to start');
+  }
+}
+
+/** Pages served without authentication, besides `/healthz`. */
+export interface StaticPages {
+  readonly [path: string]: { contentType: string; body: () => string };
+}
+
+export interface RestServer {
+  readonly port: number;
+  /** Stops accepting connections; resolves once in-flight requests are answered. */
+  close(): Promise<void>;
+}
+
+export interface RestOptions {
+  service: PermioService;
+  port: number;
+  host?: string;
+  /** Whether the server is ready (`/healthz` 200) or not (503). */
+  healthy: () => boolean;
+  pages?: StaticPages;
+}
+
+export function startRestServer(opts: RestOptions): Promise<RestServer> {
+  assertNativeUws();
+  const router = new Router(ROUTES);
+  const { service } = opts;
+  let inFlight = 0;
+  let drained: (() => void) | undefined;
+  const finished = () => {
+    if (--inFlight === 0 && drained) drained();
+  };
+
+  const app = uWS.App().any('/*', (res: HttpResponse, req: HttpRequest) => {
+    // req is stack-allocated: read everything we need before any callback or await.
+    const method = req.getCaseSensitiveMethod().toUpperCase();
+    const path = req.getUrl();
+    const query = req.getQuery() ?? '';
+    const authorization = req.getHeader('authorization');
+    const contentLength = Number(req.getHeader('content-length')) || 0;
+    const state: ResponseState = { aborted: false, done: false };
+    let counted = false; // whether this request is in `inFlight`
+    const finish = () => {
+      if (counted) {
+        counted = false;
+        finished();
+      }
+    };
+    res.onAborted(() => {
+      state.aborted = true;
+      finish();
+    });
+
+    if (method === 'GET' && path === '/healthz') {
+      return opts.healthy()
+        ? sendJson(res, state, 200, '{"status":"SERVING"}')
+        : sendJson(res, state, 503, '{"error":{"code":503,"message":"Unavailable: starting or stopping"}}');
+    }
+    const page = method === 'GET' ? opts.pages?.[path] : undefined;
+    if (page !== undefined) return sendText(res, state, page.contentType, page.body());
+
+    // A body we refuse before reading would be left on the connection: answer, then close it.
+    const hasBody = contentLength > 0 || req.getHeader('transfer-encoding') !== '';
+    let rateHeaders: Record<string, string> | undefined;
+    try {
+      const { spec, params } = router.match(method, path);
+      const caller = service.authenticate(authorization === '' ? undefined : authorization);
+      rateHeaders = service.admit(caller);
+      const queryInput = parseQuery(query);
+      inFlight++;
+      counted = true;
+      const run = (body: Input) => {
+        const input = { ...queryInput, ...body, ...params };
+        const answer =
+          spec.rpc === 'Check'
+            ? service.checkJson(caller, input)
+            : service.invoke(spec.rpc, caller, input).then((v) => JSON.stringify(v));
+        answer.then(
+          (json) => sendJson(res, state, 200, json, rateHeaders),
+          (err) => sendError(res, state, err, rateHeaders),
+        ).finally(finish);
+      };
+      if (spec.body !== '*' || !hasBody) return run({});
+      const limit = spec.rpc === 'Check' ? MAX_CHECK_BODY_BYTES : MAX_BODY_BYTES;
+      readBody(res, limit, contentLength, (err, bytes) => {
+        if (err) {
+          sendError(res, state, err, rateHeaders, true);
+          return finish();
+        }
+        try {
+          run(parseJsonObject(bytes));
+        } catch (e) {
+          sendError(res, state, e, rateHeaders);
+          finish();
+        }
+      });
+    } catch (err) {
+      sendError(res, state, err, rateHeaders, hasBody);
+    }
+  });
+
+  return new Promise((resolve, reject) => {
+    app.listen(opts.host ?? '0.0.0.0', opts.port, (listenSocket) => {
+      if (!listenSocket) return reject(new Error(`REST: cannot listen on port ${opts.port}`));
+      resolve({
+        port: uWS.us_socket_local_port(listenSocket as unknown as uWS.us_socket),
+        close: () => {
+          uWS.us_listen_socket_close(listenSocket);
+          if (inFlight === 0) return Promise.resolve();
+          return new Promise<void>((r) => (drained = r));
+        },
+      });
+    });
+  });
+}
+
+/** `a=1&b=x%20y` → `{a:'1', b:'x y'}` (first value wins). */
+function parseQuery(query: string): Input {
+  const out: Input = {};
+  if (query === '') return out;
+  for (const [k, v] of new URLSearchParams(query)) if (!(k in out)) out[k] = v;
+  return out;
+}
+

@@ -1,0 +1,74 @@
+// Writes responses: status line, headers and JSON body in one corked write; the only place errors are rendered.
+import type { HttpResponse } from 'uWebSockets.js';
+import { PermioError, toPermioError } from '../../errors.js';
+
+const STATUS_LINES: Readonly<Record<number, string>> = {
+  200: '200 OK',
+  400: '400 Bad Request',
+  401: '401 Unauthorized',
+  403: '403 Forbidden',
+  404: '404 Not Found',
+  405: '405 Method Not Allowed',
+  409: '409 Conflict',
+  413: '413 Payload Too Large',
+  429: '429 Too Many Requests',
+  500: '500 Internal Server Error',
+  503: '503 Service Unavailable',
+};
+
+/** Per-response state the handler keeps: set when uWS reports the client went away. */
+export interface ResponseState {
+  aborted: boolean;
+  done: boolean;
+}
+
+/** `{"error":{"code","message","details"}}` (SPEC §5). */
+export function errorBody(e: PermioError): string {
+  const error: Record<string, unknown> = { code: e.status, message: e.message };
+  if (e.details !== undefined) error.details = e.details;
+  return JSON.stringify({ error });
+}
+
+/** Sends a JSON body. Safe to call after an await: checks abort state and corks. */
+export function sendJson(
+  res: HttpResponse,
+  state: ResponseState,
+  status: number,
+  json: string,
+  headers?: Readonly<Record<string, string>>,
+  close = false,
+): void {
+  if (state.aborted || state.done) return;
+  state.done = true;
+  res.cork(() => {
+    res.writeStatus(STATUS_LINES[status] ?? `${status} Error`);
+    res.writeHeader('content-type', 'application/json');
+    if (headers !== undefined) for (const name in headers) res.writeHeader(name, headers[name]!);
+    res.end(json, close);
+  });
+}
+
+/** Renders any thrown value as the error shape; unknown causes are logged and answered 500. */
+export function sendError(
+  res: HttpResponse,
+  state: ResponseState,
+  err: unknown,
+  headers?: Readonly<Record<string, string>>,
+  close = false,
+): void {
+  if (!(err instanceof PermioError)) console.error('unhandled error', err);
+  const e = toPermioError(err);
+  const all = e.headers === undefined ? headers : { ...headers, ...e.headers };
+  sendJson(res, state, e.status, errorBody(e), all, close);
+}
+
+/** Sends a non-JSON body (docs page, metrics). */
+export function sendText(res: HttpResponse, state: ResponseState, contentType: string, body: string): void {
+  if (state.aborted || state.done) return;
+  state.done = true;
+  res.cork(() => {
+    res.writeStatus('200 OK');
+    res.writeHeader('content-type', contentType);
+    res.end(body);
+  });
+}

@@ -1,0 +1,91 @@
+// PermioError, the HTTP-status → gRPC-code table and the named error factories.
+import { status as GrpcStatus } from '@grpc/grpc-js';
+
+/** One error type for both transports: `status` is the HTTP status, `details` an optional array. */
+export class PermioError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly details?: unknown[],
+    /** Extra response headers / gRPC metadata (rate-limit state on a 429). */
+    readonly headers?: Readonly<Record<string, string>>,
+  ) {
+    super(message);
+    this.name = 'PermioError';
+  }
+}
+
+/** HTTP status → gRPC status code (SPEC §5). */
+export const GRPC_CODE_BY_STATUS: Readonly<Record<number, GrpcStatus>> = Object.freeze({
+  400: GrpcStatus.INVALID_ARGUMENT,
+  401: GrpcStatus.UNAUTHENTICATED,
+  403: GrpcStatus.PERMISSION_DENIED,
+  404: GrpcStatus.NOT_FOUND,
+  405: GrpcStatus.UNIMPLEMENTED,
+  409: GrpcStatus.ALREADY_EXISTS,
+  413: GrpcStatus.RESOURCE_EXHAUSTED,
+  429: GrpcStatus.RESOURCE_EXHAUSTED,
+  500: GrpcStatus.INTERNAL,
+  503: GrpcStatus.UNAVAILABLE,
+});
+
+/** gRPC status code → HTTP status, for errors that arrive as gRPC codes. */
+export function grpcCodeFor(status: number): GrpcStatus {
+  return GRPC_CODE_BY_STATUS[status] ?? GrpcStatus.INTERNAL;
+}
+
+/** A plain, postMessage-safe error (classes do not survive structured clone). */
+export interface WireError {
+  ok: false;
+  status: number;
+  message: string;
+  details?: unknown[];
+}
+
+/** Turns a worker's plain error reply back into a PermioError. */
+export function fromWire(e: WireError): PermioError {
+  return new PermioError(e.status, e.message, e.details);
+}
+
+/** Any thrown value → a PermioError; unknown causes become a generic 500 (the cause is logged, never sent). */
+export function toPermioError(err: unknown): PermioError {
+  if (err instanceof PermioError) return err;
+  return Errors.internal();
+}
+
+export const Errors = {
+  badRequest: (message: string, details?: unknown[]) => new PermioError(400, message, details),
+  missingField: (field: string) =>
+    new PermioError(400, `Invalid request: Missing required field '${field}'`, [
+      { field, description: 'This field is required' },
+    ]),
+  invalidField: (field: string, description: string) =>
+    new PermioError(400, `Invalid request: Invalid field '${field}': ${description}`, [{ field, description }]),
+  badJson: () => new PermioError(400, 'Invalid request: body is not valid JSON'),
+  unauthenticated: (why = 'Missing or invalid API key') => new PermioError(401, `Unauthenticated: ${why}`),
+  forbidden: (why: string) => new PermioError(403, `Permission denied: ${why}`),
+  notFound: (what: string, id: string) =>
+    new PermioError(404, `Not found: ${what} '${id}' does not exist`, [{ resource: what, id }]),
+  routeNotFound: (path: string) => new PermioError(404, `Not found: no route for '${path}'`),
+  methodNotAllowed: (method: string, path: string, allowed: readonly string[]) =>
+    new PermioError(405, `Method not allowed: ${method} ${path}`, [{ allowed_methods: allowed }]),
+  conflict: (what: string, name: string) =>
+    new PermioError(409, `Already exists: ${what} '${name}'`, [{ resource: what, name }]),
+  payloadTooLarge: (limit: number) =>
+    new PermioError(413, `Payload too large: the body exceeds ${limit} bytes`, [{ limit_bytes: limit }]),
+  unknownPermissions: (ids: readonly string[]) =>
+    new PermioError(400, `Invalid request: unknown permissions: ${ids.join(', ')}`, [{ unknown_permissions: ids }]),
+  unknownRoles: (ids: readonly string[]) =>
+    new PermioError(400, `Invalid request: unknown roles: ${ids.join(', ')}`, [{ unknown_roles: ids }]),
+  tooManyPairs: (count: number, limit: number) =>
+    new PermioError(400, `Invalid request: ${count} resource × permission pairs exceeds the limit of ${limit}`, [
+      { limit, count },
+    ]),
+  rateLimited: (retryAfterSeconds: number, headers: Record<string, string>) =>
+    new PermioError(429, `Rate limit exceeded. Please retry after ${retryAfterSeconds} seconds.`, undefined, {
+      ...headers,
+      'retry-after': String(retryAfterSeconds),
+    }),
+  unavailable: (why: string) => new PermioError(503, `Unavailable: ${why}`),
+  internal: () => new PermioError(500, 'Internal error'),
+};

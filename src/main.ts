@@ -1,0 +1,65 @@
+// Wires config → store → writer → check pool → service → REST and gRPC; owns the shutdown order.
+import { loadConfig } from './config.js';
+import { resolveAdminKey } from './admin-key.js';
+import { log, setLogSilent } from './log.js';
+import { openStore } from './store/env.js';
+import { StoreReader } from './store/read.js';
+import { WriterClient } from './worker/writer-client.js';
+import { CheckPool } from './worker/pool.js';
+import { Authenticator } from './service/auth.js';
+import { ServiceContext } from './service/context.js';
+import { limitFor, RateLimiter } from './service/rate-limit.js';
+import { PermioService } from './service/service.js';
+import { startRestServer } from './api/rest/app.js';
+import { startGrpcServer } from './api/grpc/server.js';
+import { docsPages } from './api/docs.js';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  setLogSilent(config.logLevel === 'silent');
+  const admin = resolveAdminKey(config.adminKey, config.dataDir);
+
+  const writer = await WriterClient.start(config.dataDir); // creates the environment if missing
+  const store = openStore(config.dataDir, { readOnly: true });
+  const reader = new StoreReader(store);
+  const pool = new CheckPool(config.workers, config.dataDir);
+  const auth = new Authenticator(reader, admin.key);
+  const ctx = new ServiceContext(config, reader, writer, pool, auth, (orgId) => {
+    const org = reader.org(orgId);
+    return org ? limitFor(org.plan, org.rate_limit_per_minute) : 0;
+  });
+  const service = new PermioService(ctx, new RateLimiter((orgId) => ctx.rateLimitOf(orgId)));
+
+  let ready = false;
+  const rest = await startRestServer({ service, port: config.httpPort, healthy: () => ready, pages: docsPages() });
+  const grpc = await startGrpcServer({ service, port: config.grpcPort });
+  ready = true;
+  log.info('listening', {
+    http_port: rest.port,
+    grpc_port: grpc.port,
+    data_dir: config.dataDir,
+    workers: config.workers,
+    ...(admin.file ? { admin_key_file: admin.file } : {}),
+  });
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    ready = false;
+    log.info('shutting down', { signal });
+    await Promise.all([rest.close(), grpc.close()]); // stop accepting, finish in-flight requests
+    await writer.close(); // flush the writer and close its LMDB handle
+    await pool.close();
+    await store.close();
+    log.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+main().catch((err) => {
+  log.error('startup failed', { error: String(err?.stack ?? err) });
+  process.exit(1);
+});

@@ -1,0 +1,88 @@
+// PermissionsService operations on grants (grant, revoke, list) and the batch check.
+import { Errors } from '../errors.js';
+import { normalizeResourceUri, validateResourceUri } from '../engine/uri.js';
+import type { Caller } from './caller.js';
+import type { ServiceContext } from './context.js';
+import { encodeToken, pageRequest } from './pagination.js';
+import { projectFields, projectInScope } from './scope.js';
+import { checkPrincipal, optionalString, requiredString, stringArray, type Input } from './validate.js';
+
+export const MAX_CHECK_PAIRS = 10_000; // SPEC §4
+
+function resourceUri(field: string, uri: string): string {
+  const why = validateResourceUri(uri);
+  if (why !== null) throw Errors.invalidField(field, `invalid resource URI '${uri}': ${why}`);
+  return normalizeResourceUri(uri);
+}
+
+async function grantOrRevoke(ctx: ServiceContext, caller: Caller, input: Input, op: 'grant' | 'revoke') {
+  const fields = projectFields(caller, input);
+  const userId = checkPrincipal('user_id', requiredString(input, 'user_id'));
+  const uri = resourceUri('resource_uri', requiredString(input, 'resource_uri'));
+  const permissions = stringArray(input, 'permissions', { nonEmpty: false });
+  const roles = stringArray(input, 'roles', { nonEmpty: false });
+  if (permissions.length === 0 && roles.length === 0) {
+    throw Errors.badRequest("Invalid request: 'permissions' and 'roles' are both empty", [
+      { field: 'permissions', description: 'at least one permission or role is required' },
+    ]);
+  }
+  const p = projectInScope(ctx, caller, fields);
+  return ctx.write({
+    op,
+    organisation_id: p.organisation_id,
+    project_name: p.name,
+    project_id: p.id,
+    user_id: userId,
+    resource_uri: uri,
+    permissions,
+    roles,
+  });
+}
+
+export const grant = (ctx: ServiceContext, caller: Caller, input: Input) => grantOrRevoke(ctx, caller, input, 'grant');
+export const revoke = (ctx: ServiceContext, caller: Caller, input: Input) => grantOrRevoke(ctx, caller, input, 'revoke');
+
+export async function listGrants(ctx: ServiceContext, caller: Caller, input: Input) {
+  const fields = projectFields(caller, input);
+  const userId = checkPrincipal('user_id', requiredString(input, 'user_id'));
+  const uriRaw = optionalString(input, 'resource_uri');
+  const uri = uriRaw ? resourceUri('resource_uri', uriRaw) : undefined;
+  const req = pageRequest('grants', input);
+  const p = projectInScope(ctx, caller, fields);
+
+  let order = ctx.reader.grantOrder(p.id, userId);
+  if (uri !== undefined) order = order.filter(([, u]) => u === uri);
+  let start = 0;
+  if (req.after !== undefined) while (start < order.length && order[start]![0] <= (req.after as number)) start++;
+  const slice = order.slice(start, start + req.size);
+  const grants = slice.map(([, u]) => {
+    const g = ctx.reader.grant(p.id, userId, u)!;
+    return { user_id: userId, resource_uri: u, permissions: g.p, roles: g.r };
+  });
+  const more = start + req.size < order.length;
+  return {
+    grants,
+    next_page_token: more ? encodeToken('grants', slice[slice.length - 1]![0]) : '',
+    total_items: order.length,
+  };
+}
+
+/** Validates a check request; resolves to the response body as JSON text, built by the owning worker. */
+export async function checkJson(ctx: ServiceContext, caller: Caller, input: Input): Promise<string> {
+  const fields = projectFields(caller, input);
+  const principal = checkPrincipal('principal_id', requiredString(input, 'principal_id'));
+  const uris = stringArray(input, 'resource_uris', { nonEmpty: true });
+  const permissions = stringArray(input, 'permissions', { nonEmpty: true });
+  const pairs = uris.length * permissions.length;
+  if (pairs > MAX_CHECK_PAIRS) throw Errors.tooManyPairs(pairs, MAX_CHECK_PAIRS);
+  for (let i = 0; i < uris.length; i++) {
+    const why = validateResourceUri(uris[i]!);
+    if (why !== null) throw Errors.invalidField('resource_uris', `invalid resource URI '${uris[i]}': ${why}`);
+  }
+  const p = projectInScope(ctx, caller, fields);
+  return ctx.pool.check(p.id, principal, uris, permissions);
+}
+
+export async function check(ctx: ServiceContext, caller: Caller, input: Input): Promise<unknown> {
+  return JSON.parse(await checkJson(ctx, caller, input));
+}

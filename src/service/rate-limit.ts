@@ -1,0 +1,60 @@
+// Per-key token buckets sized by the organisation's plan (SPEC §5); one instance serves both transports.
+import { Errors } from '../errors.js';
+import type { Plan } from '../config.js';
+import type { Caller } from './caller.js';
+
+/** Requests per minute by plan; enterprise uses the organisation's own limit, 0 = unlimited. */
+export const PLAN_LIMITS: Readonly<Record<Exclude<Plan, 'enterprise'>, number>> = { free: 100, pro: 1000 };
+
+const MS_PER_MINUTE = 60_000;
+
+export function limitFor(plan: Plan, customPerMinute: number): number {
+  return plan === 'enterprise' ? customPerMinute : PLAN_LIMITS[plan];
+}
+
+interface Bucket {
+  limit: number;
+  tokens: number;
+  at: number;
+}
+
+export type RateHeaders = Record<string, string>;
+
+export class RateLimiter {
+  private readonly buckets = new Map<string, Bucket>();
+
+  /** @param limitOf the caller's organisation limit per minute (0 = unlimited). */
+  constructor(private readonly limitOf: (organisationId: string) => number) {}
+
+  /**
+   * Takes one token for the caller's key. Returns the rate-limit headers for a limited key
+   * (undefined when unlimited); throws 429 with `Retry-After` when the bucket is empty.
+   */
+  admit(caller: Caller, now = Date.now()): RateHeaders | undefined {
+    if (caller.organisationId === undefined) return undefined; // the operator key is never limited
+    const limit = this.limitOf(caller.organisationId);
+    if (limit <= 0) return undefined;
+    let b = this.buckets.get(caller.keyId);
+    if (b === undefined || b.limit !== limit) {
+      b = { limit, tokens: b === undefined ? limit : Math.min(b.tokens, limit), at: now };
+      this.buckets.set(caller.keyId, b);
+    }
+    const perMs = limit / MS_PER_MINUTE;
+    b.tokens = Math.min(limit, b.tokens + (now - b.at) * perMs);
+    b.at = now;
+    if (b.tokens < 1) {
+      const retryAfter = Math.max(1, Math.ceil((1 - b.tokens) / perMs / 1000));
+      throw Errors.rateLimited(retryAfter, headers(b, perMs));
+    }
+    b.tokens -= 1;
+    return headers(b, perMs);
+  }
+}
+
+function headers(b: Bucket, perMs: number): RateHeaders {
+  return {
+    'x-ratelimit-limit': String(b.limit),
+    'x-ratelimit-remaining': String(Math.floor(b.tokens)),
+    'x-ratelimit-reset': String(Math.ceil((b.limit - b.tokens) / perMs / 1000)),
+  };
+}

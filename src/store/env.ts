@@ -1,0 +1,35 @@
+// Opens the one LMDB environment and its named databases; values are msgpackr-encoded (lmdb-js default).
+import fs from 'node:fs';
+import { open, type Database, type RootDatabase } from 'lmdb';
+import { DB_NAMES, type DbName } from './keys.js';
+
+export interface Store {
+  readonly root: RootDatabase;
+  readonly dbs: Readonly<Record<DbName, Database<any, any>>>;
+  close(): Promise<void>;
+}
+
+/** Generous map size: LMDB reserves address space, not disk. */
+const MAP_SIZE_BYTES = 64 * 1024 ** 3;
+
+/**
+ * Opens (creating if missing, unless read-only) the store in `dir`. The writer thread opens it
+ * read-write; every other thread opens it read-only.
+ */
+export function openStore(dir: string, opts: { readOnly: boolean }): Store {
+  if (!opts.readOnly) fs.mkdirSync(dir, { recursive: true });
+  const root = open({
+    path: dir,
+    maxDbs: DB_NAMES.length + 2,
+    mapSize: MAP_SIZE_BYTES,
+    readOnly: opts.readOnly,
+    encoding: 'msgpack',
+  });
+  const dbs = {} as Record<DbName, Database<any, any>>;
+  for (const name of DB_NAMES) dbs[name] = root.openDB({ name, encoding: 'msgpack', readOnly: opts.readOnly } as any);
+  return {
+    root,
+    dbs,
+    close: () => root.close(),
+  };
+}

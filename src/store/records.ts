@@ -1,0 +1,73 @@
+// The records stored in LMDB (msgpackr-encoded by lmdb-js); API JSON is built from these in service/.
+import type { Plan } from '../config.js';
+
+export interface OrgRecord {
+  id: string;
+  name: string;
+  plan: Plan;
+  /** 0 = unlimited (enterprise without a custom limit). */
+  rate_limit_per_minute: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface UserRecord {
+  id: string;
+  email: string;
+  /** Insertion sequence: lists are in the order users were added. */
+  seq: number;
+}
+
+export interface ProjectRecord {
+  /** Internal `prj_…` id, never reused: a deleted-then-recreated name is a new, empty project. */
+  id: string;
+  organisation_id: string;
+  name: string;
+  created_at: string;
+  seq: number;
+}
+
+export interface ApiKeyRecord {
+  id: string;
+  name: string;
+  organisation_id: string;
+  /** '' for an organisation key. */
+  project_name: string;
+  /** Internal id of the project for a project key ('' otherwise). */
+  project_id: string;
+  created_at: string;
+  invalidated: boolean;
+  /** sha256 of the secret, hex. The secret itself is never stored. */
+  hash: string;
+}
+
+export interface PermissionRecord {
+  id: string;
+  name: string;
+  description: string;
+}
+
+export interface RoleRecord {
+  id: string;
+  name: string;
+  description: string;
+  /** Permission ids, in the order given. */
+  permissions: string[];
+}
+
+export interface GrantRecord {
+  /** Creation sequence of this (user, uri) entry: lists are in creation order. */
+  seq: number;
+  /** Permission ids. */
+  p: string[];
+  /** Role ids. */
+  r: string[];
+}
+
+export interface InvitationRecord {
+  id: string;
+  organisation_id: string;
+  email: string;
+  token: string;
+  expires_at: string;
+}

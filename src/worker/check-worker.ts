@@ -1,0 +1,59 @@
+// Check worker entry (piscina): holds the grant indexes of the projects routed to it and answers batches of ops.
+import { move } from 'piscina';
+import { ProjectIndex } from '../engine/project-index.js';
+import { openStore, type Store } from '../store/env.js';
+import { loadProject } from '../store/load.js';
+import type { Delta } from '../store/change-feed.js';
+import { packForTransfer, unpack } from './thread-codec.js';
+import { OP_CHECK, type OpResult, type WorkerOp } from './check-protocol.js';
+
+const dataDir = process.env.PERMIO_WORKER_DATA_DIR!;
+const projects = new Map<string, ProjectIndex>();
+let store: Store | undefined;
+
+/** The project's index, built from LMDB on first use and kept current by applied deltas. */
+function indexFor(projectId: string): ProjectIndex {
+  let index = projects.get(projectId);
+  if (index === undefined) {
+    store ??= openStore(dataDir, { readOnly: true });
+    index = new ProjectIndex();
+    loadProject(store, projectId, index);
+    projects.set(projectId, index);
+  }
+  return index;
+}
+
+function applyDeltas(projectId: string, deltas: readonly Delta[]): void {
+  const index = projects.get(projectId);
+  if (index === undefined) return; // not loaded: the next load reads the committed state from LMDB
+  for (const d of deltas) {
+    switch (d[0]) {
+      case 'perm': index.putPermission(d[1], d[2]); break;
+      case 'delperm': index.deletePermission(d[1]); break;
+      case 'role': index.putRole(d[1], d[2]); break;
+      case 'delrole': index.deleteRole(d[1]); break;
+      case 'grant': index.grant(d[1], d[2], d[3], d[4]); break;
+      case 'revoke': index.revoke(d[1], d[2], d[3], d[4]); break;
+      case 'drop': projects.delete(projectId); break;
+    }
+  }
+}
+
+function run(op: WorkerOp): OpResult {
+  try {
+    if (op[0] === OP_CHECK) return JSON.stringify(indexFor(op[1]).check(op[2], op[3], op[4]));
+    applyDeltas(op[1], op[2]);
+    return 0;
+  } catch (err) {
+    console.error('check worker: op failed', err);
+    return { ok: false, status: 500, message: 'Internal error' };
+  }
+}
+
+/** One piscina task = every op the main thread queued for this worker in one event-loop turn. */
+export default function handleBatch(bytes: Uint8Array): unknown {
+  const ops = unpack<WorkerOp[]>(bytes);
+  const results = new Array<OpResult>(ops.length);
+  for (let i = 0; i < ops.length; i++) results[i] = run(ops[i]!);
+  return move(packForTransfer(results));
+}

@@ -1,0 +1,87 @@
+// Routes ops by project to check workers: one single-thread piscina pool per shard, so a project always
+// lands on the same thread, and ops queued in one event-loop turn travel as one message.
+import { Piscina, move } from 'piscina';
+import { Errors, fromWire } from '../errors.js';
+import type { ProjectChange } from '../store/change-feed.js';
+import { packForTransfer, unpack } from './thread-codec.js';
+import { OP_APPLY, OP_CHECK, type OpResult, type WorkerOp } from './check-protocol.js';
+
+interface Shard {
+  readonly piscina: Piscina;
+  ops: WorkerOp[];
+  waiters: ((r: OpResult) => void)[];
+}
+
+export class CheckPool {
+  private readonly shards: Shard[];
+
+  constructor(workers: number, dataDir: string) {
+    this.shards = Array.from({ length: workers }, () => ({
+      piscina: new Piscina({
+        filename: new URL('./check-worker.js', import.meta.url).href,
+        minThreads: 1,
+        maxThreads: 1,
+        concurrentTasksPerWorker: 1, // strict FIFO per shard: an applied change is seen by every later check
+        idleTimeout: Number.POSITIVE_INFINITY,
+        env: { ...process.env, PERMIO_WORKER_DATA_DIR: dataDir },
+      }),
+      ops: [],
+      waiters: [],
+    }));
+  }
+
+  get size(): number {
+    return this.shards.length;
+  }
+
+  /** The shard that owns a project (FNV-1a over its id). */
+  shardOf(projectId: string): number {
+    let h = 0x811c9dc5;
+    for (let i = 0; i < projectId.length; i++) h = Math.imul(h ^ projectId.charCodeAt(i), 0x01000193);
+    return (h >>> 0) % this.shards.length;
+  }
+
+  /** Resolves to the check response body as JSON text. */
+  async check(projectId: string, principal: string, uris: string[], permissions: string[]): Promise<string> {
+    const r = await this.enqueue(this.shardOf(projectId), [OP_CHECK, projectId, principal, uris, permissions]);
+    if (typeof r === 'string') return r;
+    throw r === 0 ? Errors.internal() : fromWire(r);
+  }
+
+  /** Queues a committed change to the owning worker; every check enqueued after this sees it. */
+  applyChange(change: ProjectChange): void {
+    void this.enqueue(this.shardOf(change.projectId), [OP_APPLY, change.projectId, change.deltas]).catch(() => {
+      // The worker died: its replacement loads the committed state from LMDB.
+    });
+  }
+
+  private enqueue(shardIndex: number, op: WorkerOp): Promise<OpResult> {
+    const shard = this.shards[shardIndex]!;
+    if (shard.ops.length === 0) setImmediate(() => this.flush(shard));
+    shard.ops.push(op);
+    return new Promise((resolve) => shard.waiters.push(resolve));
+  }
+
+  private flush(shard: Shard): void {
+    const { ops, waiters } = shard;
+    shard.ops = [];
+    shard.waiters = [];
+    shard.piscina.run(move(packForTransfer(ops))).then(
+      (bytes: Uint8Array) => {
+        const results = unpack<OpResult[]>(bytes);
+        for (let i = 0; i < waiters.length; i++) waiters[i]!(results[i]!);
+      },
+      (err: unknown) => {
+        console.error('check worker failed; it is restarted and reloads from LMDB', err);
+        const e = Errors.unavailable('the check worker restarted; retry the request');
+        const wire = { ok: false as const, status: e.status, message: e.message };
+        for (const w of waiters) w(wire);
+      },
+    );
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.shards.map((s) => s.piscina.destroy()));
+  }
+}
+

@@ -1,0 +1,109 @@
+// StoreWriter against a real temporary LMDB environment: ids, referential rules, cascades, change feed.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openStore, type Store } from '../../src/store/env.js';
+import { StoreReader } from '../../src/store/read.js';
+import { StoreWriter, type WriteResult } from '../../src/store/writer.js';
+import type { WriteCommand } from '../../src/store/commands.js';
+
+let dir: string;
+let store: Store;
+let writer: StoreWriter;
+let reader: StoreReader;
+
+beforeAll(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'permio-store-'));
+  store = openStore(dir, { readOnly: false });
+  writer = new StoreWriter(store);
+  reader = new StoreReader(store);
+});
+
+afterAll(async () => {
+  await store.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function apply(cmd: WriteCommand): WriteResult {
+  return writer.applyBatch([cmd])[0]!;
+}
+
+function value<T = any>(cmd: WriteCommand): T {
+  const r = apply(cmd);
+  if (!r.ok) throw new Error(`${cmd.op}: ${r.status} ${r.message}`);
+  return r.value as T;
+}
+
+describe('StoreWriter', () => {
+  let orgId: string;
+  let ref: { organisation_id: string; project_name: string; project_id: string };
+
+  it('creates an organisation with its creator and a default project', () => {
+    const org = value({ op: 'createOrganisation', name: 'Acme', user_id: 'u1', plan: 'enterprise', rate_limit_per_minute: 0 });
+    orgId = org.id;
+    expect(orgId).toMatch(/^org_[0-9a-z]{10}[0-9a-f]{8}$/);
+    expect(reader.users(orgId).map((u) => u.id)).toEqual(['u1']);
+    const project = reader.project(orgId, 'default')!;
+    expect(project.name).toBe('default');
+    ref = { organisation_id: orgId, project_name: 'default', project_id: project.id };
+  });
+
+  it('issues increasing ids, so lists are in creation order', () => {
+    const ids = ['a', 'b', 'c'].map((name) => value({ op: 'createPermission', ...ref, name, description: '' }).id as string);
+    expect([...ids].sort()).toEqual(ids);
+    expect(reader.permissions(ref.project_id).map((p) => p.id)).toEqual(ids);
+  });
+
+  it('rejects duplicates (409) and unknown references (400) without writing', () => {
+    const dup = apply({ op: 'createPermission', ...ref, name: 'a', description: '' });
+    expect(dup).toMatchObject({ ok: false, status: 409 });
+    const bad = apply({ op: 'createRole', ...ref, name: 'r', description: '', permissions: ['perm_nope'] });
+    expect(bad).toMatchObject({ ok: false, status: 400, details: [{ unknown_permissions: ['perm_nope'] }] });
+    expect(reader.roles(ref.project_id)).toEqual([]);
+  });
+
+  it('resolves grant references by id or name and emits id deltas', () => {
+    const [a] = reader.permissions(ref.project_id);
+    const r = apply({ op: 'grant', ...ref, user_id: 'alice', resource_uri: '/x', permissions: [a!.id, 'b'], roles: [] });
+    expect(r.ok).toBe(true);
+    const b = reader.permissions(ref.project_id)[1]!;
+    expect(r.ok && r.change).toEqual({ projectId: ref.project_id, deltas: [['grant', 'alice', '/x', [a!.id, b.id], []]] });
+    const unknown = apply({ op: 'grant', ...ref, user_id: 'alice', resource_uri: '/y', permissions: ['zzz'], roles: ['nope'] });
+    expect(unknown).toMatchObject({ ok: false, status: 400 });
+    expect(reader.grant(ref.project_id, 'alice', '/y')).toBeUndefined();
+  });
+
+  it('cascades a permission delete into roles and grants', () => {
+    const [a, b] = reader.permissions(ref.project_id);
+    const role = value({ op: 'createRole', ...ref, name: 'r1', description: '', permissions: [a!.id, b!.id] });
+    value({ op: 'deletePermission', ...ref, permission_id: a!.id });
+    expect(reader.role(ref.project_id, role.id)!.permissions).toEqual([b!.id]);
+    expect(reader.grant(ref.project_id, 'alice', '/x')!.p).toEqual([b!.id]);
+  });
+
+  it('drops a grant entry once revoke leaves it empty', () => {
+    const b = reader.permissions(ref.project_id)[0]!;
+    value({ op: 'revoke', ...ref, user_id: 'alice', resource_uri: '/x', permissions: [b.id], roles: [] });
+    expect(reader.grant(ref.project_id, 'alice', '/x')).toBeUndefined();
+    expect(reader.grantOrder(ref.project_id, 'alice')).toEqual([]);
+  });
+
+  it('deletes a project with everything in it, invalidates its keys, and a recreated name is empty', () => {
+    const key = value({ op: 'createApiKey', organisation_id: orgId, project_name: 'default', name: 'k', hash: 'ab'.repeat(32) });
+    value({ op: 'deleteProject', organisation_id: orgId, name: 'default' });
+    expect(reader.apiKeyByHash('ab'.repeat(32))).toMatchObject({ id: key.id, invalidated: true });
+    expect(reader.permissions(ref.project_id)).toEqual([]);
+    const again = value({ op: 'createProject', organisation_id: orgId, name: 'default' });
+    expect(again.id).not.toBe(ref.project_id);
+  });
+
+  it('keeps one command failing from failing its batch', () => {
+    const results = writer.applyBatch([
+      { op: 'createProject', organisation_id: orgId, name: 'p2' },
+      { op: 'createProject', organisation_id: orgId, name: 'p2' },
+      { op: 'createProject', organisation_id: 'org_missing', name: 'p3' },
+    ]);
+    expect(results.map((r) => (r.ok ? 200 : r.status))).toEqual([200, 409, 404]);
+  });
+});
