@@ -1,0 +1,66 @@
+// One generic unary handler per RPC: authenticate from metadata, rate-limit, decode, call the service, answer once (unless cancelled).
+import { Metadata, type sendUnaryData, type ServerUnaryCall, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import type { ServiceDefinition } from '@grpc/proto-loader';
+import { Errors, PermioError } from '../../errors.js';
+import type { ServiceLike } from './server.js';
+import { toServiceError } from './status.js';
+import { boundedDeserializer, OversizedRequest, requestLimit, toServiceInput, virtualFields } from './request.js';
+
+/** Called with the cause of every INTERNAL answer (the client only sees "Internal error"). */
+export type InternalErrorLog = (rpc: string, cause: unknown) => void;
+
+/** The `authorization` metadata value; several values count as malformed (undefined → 401), like a repeated header. */
+function authorization(metadata: Metadata): string | undefined {
+  const values = metadata.get('authorization');
+  return values.length === 1 && typeof values[0] === 'string' ? values[0] : undefined;
+}
+
+/** Rate-limit headers → initial metadata (SPEC §5: "also as gRPC metadata"). */
+function toMetadata(headers: Readonly<Record<string, string>>): Metadata {
+  const metadata = new Metadata();
+  for (const [key, value] of Object.entries(headers)) metadata.set(key, value);
+  return metadata;
+}
+
+/** The service definition with each request deserializer bounded by its RPC's size limit. */
+export function boundedDefinition(definition: ServiceDefinition): ServiceDefinition {
+  const bounded: ServiceDefinition = {};
+  for (const [rpc, method] of Object.entries(definition)) {
+    bounded[rpc] = { ...method, requestDeserialize: boundedDeserializer(method.requestDeserialize, requestLimit(rpc)) };
+  }
+  return bounded;
+}
+
+/** The grpc-js implementation of every RPC of `definition`, each forwarding to `service.invoke(rpc, …)`. */
+export function createHandlers(
+  definition: ServiceDefinition,
+  service: ServiceLike,
+  logInternal: InternalErrorLog,
+): UntypedServiceImplementation {
+  const handlers: UntypedServiceImplementation = {};
+  for (const [rpc, method] of Object.entries(definition)) {
+    const virtual = virtualFields(method);
+
+    // The same order as REST (SPEC §5): authentication, rate limit, then the request itself.
+    const run = async (call: ServerUnaryCall<object, unknown>): Promise<unknown> => {
+      const caller = service.authenticate(authorization(call.metadata));
+      const rateHeaders = service.admit(caller);
+      if (rateHeaders !== undefined) call.sendMetadata(toMetadata(rateHeaders));
+      if (call.request instanceof OversizedRequest) throw Errors.payloadTooLarge(requestLimit(rpc));
+      return service.invoke(rpc, caller, toServiceInput(rpc, call.request, virtual));
+    };
+
+    handlers[rpc] = (call: ServerUnaryCall<object, unknown>, callback: sendUnaryData<unknown>) => {
+      run(call).then(
+        (response) => {
+          if (!call.cancelled) callback(null, response); // past the deadline or cancelled: nobody is listening
+        },
+        (err: unknown) => {
+          if (!(err instanceof PermioError)) logInternal(rpc, err);
+          if (!call.cancelled) callback(toServiceError(err));
+        },
+      );
+    };
+  }
+  return handlers;
+}

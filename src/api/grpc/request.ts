@@ -1,0 +1,45 @@
+// gRPC request → service input: the per-RPC size limit, proto-loader artefacts stripped, UpdateRole's field mask applied.
+import type { Deserialize, MethodDefinition } from '@grpc/proto-loader';
+
+/** Largest Check request in bytes (SPEC §5: 16 MiB for `/v1/check`); also the server-wide receive limit. */
+export const MAX_CHECK_REQUEST_BYTES = 16 * 1024 * 1024;
+/** Largest request of any other RPC in bytes (SPEC §5: 1 MiB elsewhere). */
+export const MAX_REQUEST_BYTES = 1024 * 1024;
+
+/** The byte limit of one RPC's request message. */
+export function requestLimit(rpc: string): number {
+  return rpc === 'Check' ? MAX_CHECK_REQUEST_BYTES : MAX_REQUEST_BYTES;
+}
+
+/** What the bounded deserializer yields instead of a message larger than its limit; the handler answers 413. */
+export class OversizedRequest {
+  constructor(readonly bytes: number) {}
+}
+
+/** Wraps a request deserializer so that messages above `limit` bytes are never decoded. */
+export function boundedDeserializer<T>(deserialize: Deserialize<T>, limit: number): Deserialize<T | OversizedRequest> {
+  return (bytes) => (bytes.length > limit ? new OversizedRequest(bytes.length) : deserialize(bytes));
+}
+
+/** The names of the request message's oneofs: proto-loader (`oneofs: true`) adds them as virtual fields, e.g. `_name: 'name'`. */
+export function virtualFields(method: MethodDefinition<object, object>): readonly string[] {
+  const type = method.requestType.type as { oneofDecl?: { name: string }[] };
+  return (type.oneofDecl ?? []).map((o) => o.name);
+}
+
+/**
+ * The decoded request → the JSON-shaped input of `service.invoke`: a copy without virtual oneof fields; for
+ * UpdateRole, `update_mask` is consumed and an empty `permissions` list is dropped (= unchanged) unless the mask
+ * names `permissions` (= clear the set), so the service sees exactly what the REST body would say.
+ */
+export function toServiceInput(rpc: string, request: object, virtual: readonly string[]): Record<string, unknown> {
+  const input: Record<string, unknown> = { ...request };
+  for (const name of virtual) delete input[name];
+  if (rpc === 'UpdateRole') {
+    const paths = (input.update_mask as { paths?: string[] } | undefined)?.paths ?? [];
+    delete input.update_mask;
+    const permissions = input.permissions as string[] | undefined;
+    if (permissions?.length === 0 && !paths.includes('permissions')) delete input.permissions;
+  }
+  return input;
+}

@@ -1,0 +1,116 @@
+// The gRPC front end: both Permio services on @grpc/grpc-js, plus grpc.health.v1 and server reflection for grpcurl.
+import path from 'node:path';
+import { Server, ServerCredentials, type ChannelOptions } from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { ReflectionService } from '@grpc/reflection';
+import { HealthImplementation, protoPath as healthProtoPath, type ServingStatus } from 'grpc-health-check';
+import { log } from '../../log.js';
+import type { Caller } from '../../service/caller.js';
+import { boundedDefinition, createHandlers, type InternalErrorLog } from './handlers.js';
+import { LOADER_OPTIONS, loadPackageDefinition, PROTO_PACKAGE, serviceDefinition, SERVICE_NAMES } from './proto.js';
+import { MAX_CHECK_REQUEST_BYTES } from './request.js';
+
+/** The service layer as the transports see it (implemented by `src/service/service.ts`). */
+export interface ServiceLike {
+  /** Throws PermioError 401 for missing/malformed/unknown/invalidated keys; `authorization` is the raw value, e.g. "Bearer perms_api_…". */
+  authenticate(authorization: string | undefined): Caller;
+  /** Takes one request from the caller's rate budget: the `x-ratelimit-*` headers to send (undefined when unlimited), or throws 429. */
+  admit(caller: Caller): Readonly<Record<string, string>> | undefined;
+  /** Runs one RPC by name with a JSON-shaped (snake_case) input; resolves to the REST response body, rejects with PermioError. */
+  invoke(rpc: string, caller: Caller, input: Record<string, unknown>): Promise<unknown>;
+}
+
+export interface GrpcServerOptions {
+  service: ServiceLike;
+  /** 0 picks a free port; the bound one is returned. */
+  port: number;
+  /** Interface to bind; by default every interface (`[::]`, or `0.0.0.0` where IPv6 is unavailable). */
+  host?: string;
+  /** Receives the cause of every INTERNAL answer; defaults to an error line in the JSON log. */
+  onInternalError?: InternalErrorLog;
+}
+
+export interface GrpcServer {
+  /** The bound port. */
+  readonly port: number;
+  /** Stops accepting calls, lets in-flight ones finish, and forces the rest closed after {@link FORCE_SHUTDOWN_AFTER_MS}. */
+  close(): Promise<void>;
+}
+
+/** How long `close()` waits for in-flight calls (and health watchers) before cutting connections. */
+export const FORCE_SHUTDOWN_AFTER_MS = 5_000;
+
+const SERVER_OPTIONS: ChannelOptions = {
+  'grpc.max_receive_message_length': MAX_CHECK_REQUEST_BYTES, // the largest request (Check); others are capped per RPC
+  'grpc.keepalive_time_ms': 60_000, // ping idle connections every minute so dead peers are noticed …
+  'grpc.keepalive_timeout_ms': 20_000, // … and dropped when a ping goes unanswered for 20 s
+};
+
+const DEFAULT_HOSTS = ['[::]', '0.0.0.0'];
+
+/** Health-checked service names: '' is the whole server (what `grpc_health_probe` asks by default). */
+const HEALTH_NAMES = ['', ...SERVICE_NAMES.map((name) => `${PROTO_PACKAGE}.${name}`)];
+
+function setHealth(health: HealthImplementation, status: ServingStatus): void {
+  for (const name of HEALTH_NAMES) health.setStatus(name, status);
+}
+
+/** What reflection describes: the Permio protos and the health service. */
+function reflectedPackage(): protoLoader.PackageDefinition {
+  // Loaded relative to its proto root so the reflected file is named `health/v1/health.proto`.
+  const healthRoot = path.resolve(path.dirname(healthProtoPath), '../..');
+  const health = protoLoader.loadSync('health/v1/health.proto', { ...LOADER_OPTIONS, includeDirs: [healthRoot] });
+  return { ...loadPackageDefinition(), ...health };
+}
+
+function bindOnce(server: Server, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.bindAsync(`${host}:${port}`, ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
+  });
+}
+
+/** Binds `host`, or the first of {@link DEFAULT_HOSTS} this machine supports. */
+async function bind(server: Server, host: string | undefined, port: number): Promise<number> {
+  if (host !== undefined) return bindOnce(server, host, port);
+  try {
+    return await bindOnce(server, DEFAULT_HOSTS[0]!, port);
+  } catch {
+    return bindOnce(server, DEFAULT_HOSTS[1]!, port); // no IPv6 here
+  }
+}
+
+function shutdown(server: Server, health: HealthImplementation): Promise<void> {
+  setHealth(health, 'NOT_SERVING');
+  return new Promise((resolve) => {
+    const force = setTimeout(() => {
+      server.forceShutdown();
+      resolve();
+    }, FORCE_SHUTDOWN_AFTER_MS);
+    server.tryShutdown(() => {
+      clearTimeout(force);
+      resolve();
+    });
+  });
+}
+
+/**
+ * Starts the gRPC server: `permio.v1.PermissionsService` and `permio.v1.OrganisationService` (every RPC goes to
+ * `service.invoke`), `grpc.health.v1.Health` (SERVING once bound) and `grpc.reflection.v1(alpha)`.
+ */
+export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServer> {
+  const logInternal =
+    opts.onInternalError ?? ((rpc, cause) => log.error('grpc internal error', { rpc, error: String((cause as Error)?.stack ?? cause) }));
+  const server = new Server(SERVER_OPTIONS);
+  for (const name of SERVICE_NAMES) {
+    const definition = serviceDefinition(name);
+    server.addService(boundedDefinition(definition), createHandlers(definition, opts.service, logInternal));
+  }
+  const health = new HealthImplementation();
+  setHealth(health, 'NOT_SERVING');
+  health.addToServer(server);
+  new ReflectionService(reflectedPackage()).addToServer(server);
+
+  const port = await bind(server, opts.host, opts.port);
+  setHealth(health, 'SERVING');
+  return { port, close: () => shutdown(server, health) };
+}

@@ -1,0 +1,144 @@
+// The check hot path (SPEC §4): one walk per distinct resource, OR-ing effective bits until the request is covered.
+import { EDGE_CHILD, GRANT_EFFECTIVE, ROOT, type GrantTrie } from './grant-trie.js';
+import { HASH_SEED, hashStep } from './intern.js';
+import type { PermissionTable } from './permissions.js';
+import { uriEnd } from './uri.js';
+
+/** One resource with something missing, echoed as sent. */
+export interface MissingEntry {
+  resource_uri: string;
+  missing_permissions: string[];
+}
+
+/** The answer to a check: `passed` iff nothing is missing. */
+export interface CheckResult {
+  passed: boolean;
+  missing_permissions: MissingEntry[];
+}
+
+const SLASH = 47; // '/'
+
+// Scratch, one per thread (msgpackr's `target`): reused by every call, grown on demand.
+let wanted = new Int32Array(4); // requested mask, one int32 per word
+let held = new Int32Array(4); // bits held along the current path (multi-word projects only)
+let bitOfName = new Int32Array(64); // bit per distinct requested name; -1 = no such permission
+
+/**
+ * Answers `principal` × `uris` × `permissions` against `trie`. URIs were validated by the caller
+ * (a trailing '/' may remain); names are resolved to bits once, and strings are built only for failures.
+ */
+export function checkAccess(
+  trie: GrantTrie,
+  permissions: PermissionTable,
+  principal: string,
+  uris: readonly string[],
+  names: readonly string[],
+): CheckResult {
+  const distinct = names.length > 1 ? [...new Set(names)] : names; // a repeated name answers once
+  const words = trie.words;
+  if (wanted.length < words) {
+    wanted = new Int32Array(words * 2);
+    held = new Int32Array(words * 2);
+  }
+  if (bitOfName.length < distinct.length) bitOfName = new Int32Array(distinct.length * 2);
+  wanted.fill(0, 0, words);
+  let allKnown = true; // else every resource misses the unknown names
+  for (let k = 0; k < distinct.length; k++) {
+    const bit = permissions.bitOfName(distinct[k]!);
+    bitOfName[k] = bit;
+    if (bit >= 0) wanted[bit >>> 5] |= 1 << (bit & 31);
+    else allKnown = false;
+  }
+  const pid = trie.principals.find(principal, 0, principal.length);
+  const seen = uris.length > 1 ? new Set<string>() : null;
+  const missing: MissingEntry[] = [];
+  for (let u = 0; u < uris.length; u++) {
+    const uri = uris[u]!;
+    const end = uriEnd(uri);
+    if (seen !== null) {
+      const key = end === uri.length ? uri : uri.slice(0, end); // '/a/' and '/a' are one resource
+      if (seen.has(key)) continue;
+      seen.add(key);
+    }
+    if (words === 1) {
+      // ≤ 32 permissions: the whole path fits in one int (the common case)
+      const bits = pid < 0 ? 0 : collectOne(trie, pid, uri, end, wanted[0]!);
+      if (!allKnown || (bits & wanted[0]!) !== wanted[0]) missing.push({ resource_uri: uri, missing_permissions: missingOne(distinct, bits) });
+    } else {
+      if (pid < 0) held.fill(0, 0, words);
+      else collectMany(trie, pid, uri, end, words);
+      if (!allKnown || !heldCovers(words)) missing.push({ resource_uri: uri, missing_permissions: missingMany(distinct) });
+    }
+  }
+  return { passed: missing.length === 0, missing_permissions: missing };
+}
+
+/** ORs `pid`'s effective word along `uri[0, end)` from the root, stopping once `want` is covered. */
+function collectOne(trie: GrantTrie, pid: number, uri: string, end: number, want: number): number {
+  const grants = trie.grants.data;
+  const edges = trie.edges;
+  const segments = trie.segments;
+  let o = trie.find(ROOT, pid);
+  let bits = o < 0 ? 0 : grants[o + GRANT_EFFECTIVE]!;
+  let node = ROOT;
+  for (let i = 1; (bits & want) !== want && i < end; ) {
+    let h = HASH_SEED;
+    let j = i;
+    for (let c = 0; j < end && (c = uri.charCodeAt(j)) !== SLASH; j++) h = hashStep(h, c); // hash while scanning
+    const seg = segments.findHashed(uri, i, j, h);
+    if (seg < 0) break; // a segment no grant ever named: nothing deeper exists
+    const e = edges.find(node, seg);
+    if (e < 0) break;
+    node = edges.data[e + EDGE_CHILD]!;
+    o = trie.find(node, pid);
+    if (o >= 0) bits |= grants[o + GRANT_EFFECTIVE]!;
+    i = j + 1;
+  }
+  return bits;
+}
+
+/** Multi-word {@link collectOne}: ORs into the `held` scratch. */
+function collectMany(trie: GrantTrie, pid: number, uri: string, end: number, words: number): void {
+  const grants = trie.grants.data;
+  held.fill(0, 0, words);
+  let o = trie.find(ROOT, pid);
+  if (o >= 0) for (let k = 0; k < words; k++) held[k] |= grants[o + GRANT_EFFECTIVE + k]!;
+  let node = ROOT;
+  for (let i = 1; !heldCovers(words) && i < end; ) {
+    let h = HASH_SEED;
+    let j = i;
+    for (let c = 0; j < end && (c = uri.charCodeAt(j)) !== SLASH; j++) h = hashStep(h, c);
+    const seg = trie.segments.findHashed(uri, i, j, h);
+    if (seg < 0) break;
+    const e = trie.edges.find(node, seg);
+    if (e < 0) break;
+    node = trie.edges.data[e + EDGE_CHILD]!;
+    o = trie.find(node, pid);
+    if (o >= 0) for (let k = 0; k < words; k++) held[k] |= grants[o + GRANT_EFFECTIVE + k]!;
+    i = j + 1;
+  }
+}
+
+/** Whether `held` covers `wanted` in its first `words` words. */
+function heldCovers(words: number): boolean {
+  for (let k = 0; k < words; k++) if ((held[k]! & wanted[k]!) !== wanted[k]) return false;
+  return true;
+}
+
+function missingOne(names: readonly string[], bits: number): string[] {
+  const out: string[] = [];
+  for (let k = 0; k < names.length; k++) {
+    const bit = bitOfName[k]!;
+    if (bit < 0 || (bits & (1 << bit)) === 0) out.push(names[k]!);
+  }
+  return out;
+}
+
+function missingMany(names: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let k = 0; k < names.length; k++) {
+    const bit = bitOfName[k]!;
+    if (bit < 0 || (held[bit >>> 5]! & (1 << (bit & 31))) === 0) out.push(names[k]!);
+  }
+  return out;
+}

@@ -1,0 +1,128 @@
+// One project's in-memory authorization index: the engine's only entry point for store, worker and service.
+import { checkAccess, type CheckResult } from './check.js';
+import { GrantTrie } from './grant-trie.js';
+import { PermissionTable } from './permissions.js';
+import { RoleTable } from './roles.js';
+
+export type { CheckResult, MissingEntry } from './check.js';
+
+/**
+ * Permissions, roles and grants of one project, answering checks without I/O.
+ *
+ * Every write is idempotent and order-replayable: re-applying a suffix of the operations onto a state
+ * that already contains them yields the same state (a worker replays change-feed deltas after a load).
+ * Unknown permission or role ids are ignored (the writer validated them; a replay may meet deleted ones).
+ * Roles are expanded into each grant's effective bits here, at write time, never during a check.
+ */
+export class ProjectIndex {
+  private readonly permissions = new PermissionTable();
+  private readonly roles = new RoleTable(1);
+  private readonly trie = new GrantTrie(1);
+  private mask = new Int32Array(1); // write-path scratch: the permission bits of one operation
+
+  /** Number of (principal, resource) grant records held. */
+  get grantCount(): number {
+    return this.trie.grants.size;
+  }
+
+  /** Creates permission `id`, or renames it (grants refer to ids; checks use the current name). */
+  putPermission(id: string, name: string): void {
+    this.permissions.put(id, name);
+    const words = this.permissions.words;
+    if (words > this.trie.words) {
+      this.trie.widen(words);
+      this.roles.widen(words);
+    }
+  }
+
+  /** Deletes permission `id`, removing it from every role and grant. */
+  deletePermission(id: string): void {
+    const bit = this.permissions.delete(id);
+    if (bit < 0) return;
+    this.roles.clearBit(bit);
+    this.trie.clearBit(bit);
+  }
+
+  /** Creates role `id` or replaces its permission set, re-expanding every grant holding it. */
+  putRole(id: string, permissionIds: readonly string[]): void {
+    const r = this.roles.ensure(id);
+    const changed = this.roles.setMask(r, this.maskOf(permissionIds));
+    if (changed && this.roles.holders[r]! > 0) this.trie.reexpandRole(r, this.roles.masks);
+  }
+
+  /** Deletes role `id` and its grants. */
+  deleteRole(id: string): void {
+    const r = this.roles.indexOf(id);
+    if (r < 0) return;
+    if (this.roles.holders[r]! > 0) this.trie.dropRole(r, this.roles.masks);
+    this.roles.delete(id);
+  }
+
+  /** Adds permissions and roles to `principal` on the normalized `uri` (granting twice is a no-op). */
+  grant(principal: string, uri: string, permissionIds: readonly string[], roleIds: readonly string[]): void {
+    const mask = this.maskOf(permissionIds);
+    if (isZero(mask, this.trie.words) && !this.anyKnownRole(roleIds)) return; // nothing known: no empty grant
+    const trie = this.trie;
+    const o = trie.upsert(trie.nodeOf(uri, true), trie.principals.intern(principal, 0, principal.length));
+    const d = trie.grants.data;
+    for (let k = 0, at = o + trie.directAt; k < trie.words; k++) d[at + k] |= mask[k]!;
+    for (const id of roleIds) {
+      const r = this.roles.indexOf(id);
+      if (r >= 0 && trie.addRole(o, r)) this.roles.holders[r]++;
+    }
+    trie.expand(o, this.roles.masks);
+  }
+
+  /** Removes permissions and roles from `principal` on the normalized `uri` (revoking what is absent is a no-op). */
+  revoke(principal: string, uri: string, permissionIds: readonly string[], roleIds: readonly string[]): void {
+    const trie = this.trie;
+    const node = trie.nodeOf(uri, false);
+    const p = node < 0 ? -1 : trie.principals.find(principal, 0, principal.length);
+    const o = p < 0 ? -1 : trie.find(node, p);
+    if (o < 0) return;
+    const mask = this.maskOf(permissionIds);
+    const d = trie.grants.data;
+    for (let k = 0, at = o + trie.directAt; k < trie.words; k++) d[at + k] &= ~mask[k]!;
+    for (const id of roleIds) {
+      const r = this.roles.indexOf(id);
+      if (r >= 0 && trie.removeRole(o, r)) this.roles.holders[r]--;
+    }
+    trie.expand(o, this.roles.masks);
+    if (trie.isEmpty(o)) trie.remove(o);
+  }
+
+  /**
+   * For every resource × permission pair: does `principal` hold the permission (by current name) on the
+   * resource or an ancestor, directly or through a role? Repeated URIs (normalized) and names answer once.
+   */
+  check(principal: string, uris: readonly string[], permissions: readonly string[]): CheckResult {
+    return checkAccess(this.trie, this.permissions, principal, uris, permissions);
+  }
+
+  /** Approximate bytes held (typed arrays + tables), for the bench. */
+  byteSize(): number {
+    return this.trie.byteSize() + this.roles.byteSize() + this.mask.byteLength + this.permissions.bitCount * 96;
+  }
+
+  /** The bits of the known ids among `permissionIds`, in the write-path scratch. */
+  private maskOf(permissionIds: readonly string[]): Int32Array {
+    const words = this.trie.words;
+    if (this.mask.length < words) this.mask = new Int32Array(words);
+    this.mask.fill(0);
+    for (const id of permissionIds) {
+      const bit = this.permissions.bitOfId(id);
+      if (bit >= 0) this.mask[bit >>> 5] |= 1 << (bit & 31);
+    }
+    return this.mask;
+  }
+
+  private anyKnownRole(roleIds: readonly string[]): boolean {
+    for (const id of roleIds) if (this.roles.indexOf(id) >= 0) return true;
+    return false;
+  }
+}
+
+function isZero(mask: Int32Array, words: number): boolean {
+  for (let k = 0; k < words; k++) if (mask[k] !== 0) return false;
+  return true;
+}

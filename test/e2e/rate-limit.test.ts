@@ -1,0 +1,76 @@
+// Rate limits per organisation plan, counted per API key (SPEC §5), over real HTTP.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer, type RunningServer } from '../helpers/server.js';
+import { client } from '../helpers/http.js';
+
+let server: RunningServer;
+
+beforeAll(async () => {
+  server = await startServer();
+});
+
+afterAll(async () => {
+  await server.stop();
+  server.cleanup();
+});
+
+async function orgWithKey(plan: string, extra: Record<string, unknown> = {}) {
+  const admin = client(server.httpUrl, server.adminKey);
+  const { body } = await admin.post('/v1/organisations', { name: `org-${plan}`, user_id: 'u1' });
+  const orgId = body.organisation.id as string;
+  const patched = await admin.patch(`/v1/organisations/${orgId}`, { plan, ...extra });
+  expect(patched.status).toBe(200);
+  expect(patched.body.organisation.plan).toBe(plan);
+  const key = (await admin.post(`/v1/organisations/${orgId}/apikeys`, { name: 'k' })).body.api_key.key as string;
+  return { orgId, key, api: client(server.httpUrl, key) };
+}
+
+describe('rate limits', () => {
+  it('new organisations default to enterprise without a limit: no rate-limit headers', async () => {
+    const admin = client(server.httpUrl, server.adminKey);
+    const { body } = await admin.post('/v1/organisations', { name: 'unlimited', user_id: 'u1' });
+    expect(body.organisation).toMatchObject({ plan: 'enterprise', rate_limit_per_minute: 0 });
+    const key = (await admin.post(`/v1/organisations/${body.organisation.id}/apikeys`, { name: 'k' })).body.api_key.key;
+    const res = await client(server.httpUrl, key).get('/v1/permissions?project_name=default');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-ratelimit-limit')).toBeNull();
+  });
+
+  it('free plan: 100 requests per minute per key, then 429 with Retry-After', async () => {
+    const { orgId, api } = await orgWithKey('free');
+    const first = await api.get('/v1/permissions?project_name=default');
+    expect(first.status).toBe(200);
+    expect(first.headers.get('x-ratelimit-limit')).toBe('100');
+    expect(first.headers.get('x-ratelimit-remaining')).toBe('99');
+    expect(Number(first.headers.get('x-ratelimit-reset'))).toBeGreaterThanOrEqual(1);
+    for (let i = 1; i < 100; i++) {
+      const r = await api.get('/v1/permissions?project_name=default');
+      expect(r.status).toBe(200);
+    }
+    const limited = await api.get('/v1/permissions?project_name=default');
+    expect(limited.status).toBe(429);
+    expect(limited.body.error.code).toBe(429);
+    expect(limited.body.error.message).toMatch(/^Rate limit exceeded\. Please retry after \d+ seconds\.$/);
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(limited.headers.get('x-ratelimit-remaining')).toBe('0');
+
+    // Counted per key: a second key of the same organisation has its own budget.
+    const admin = client(server.httpUrl, server.adminKey);
+    const other = (await admin.post(`/v1/organisations/${orgId}/apikeys`, { name: 'k2' })).body.api_key.key;
+    expect((await client(server.httpUrl, other).get('/v1/permissions?project_name=default')).status).toBe(200);
+    // The operator key is never limited.
+    const op = await admin.get(`/v1/permissions?project_name=default&organisation_id=${orgId}`);
+    expect(op.status).toBe(200);
+    expect(op.headers.get('x-ratelimit-limit')).toBeNull();
+  });
+
+  it('enterprise with rate_limit_per_minute uses that limit; an invalid plan is 400', async () => {
+    const { api } = await orgWithKey('enterprise', { rate_limit_per_minute: 3 });
+    for (let i = 0; i < 3; i++) expect((await api.get('/v1/permissions?project_name=default')).status).toBe(200);
+    expect((await api.get('/v1/permissions?project_name=default')).status).toBe(429);
+    const admin = client(server.httpUrl, server.adminKey);
+    const { body } = await admin.post('/v1/organisations', { name: 'x', user_id: 'u1' });
+    const bad = await admin.patch(`/v1/organisations/${body.organisation.id}`, { plan: 'gold' });
+    expect(bad.status).toBe(400);
+  });
+});
