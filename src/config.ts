@@ -14,6 +14,8 @@ export interface Config {
   readonly adminKey: string | undefined;
   readonly defaultPlan: Plan;
   readonly logLevel: 'silent' | 'info' | 'debug';
+  /** PERMIO_FAULT_INJECTION=1 enables operator-only `POST /debug/crash/*` routes (tests of crash recovery). */
+  readonly faultInjection: boolean;
 }
 
 const DEFAULTS = {
@@ -55,5 +57,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     adminKey,
     defaultPlan: plan,
     logLevel: level,
+    faultInjection: env.PERMIO_FAULT_INJECTION === '1',
   });
 }

@@ -19,7 +19,8 @@ async function main(): Promise<void> {
   setLogSilent(config.logLevel === 'silent');
   const admin = resolveAdminKey(config.adminKey, config.dataDir);
 
-  const writer = await WriterClient.start(config.dataDir); // creates the environment if missing
+  let afterWriterRestart = () => {};
+  const writer = await WriterClient.start(config.dataDir, () => afterWriterRestart()); // creates the environment if missing
   const store = openStore(config.dataDir, { readOnly: true });
   const reader = new StoreReader(store);
   const pool = new CheckPool(config.workers, config.dataDir);
@@ -28,10 +29,27 @@ async function main(): Promise<void> {
     const org = reader.org(orgId);
     return org ? limitFor(org.plan, org.rate_limit_per_minute) : 0;
   });
+  afterWriterRestart = () => {
+    log.warn('writer thread restarted; check workers and caches reload from LMDB');
+    ctx.clearCaches();
+    pool.reset();
+  };
   const service = new PermioService(ctx, new RateLimiter((orgId) => ctx.rateLimitOf(orgId)));
 
   let ready = false;
-  const rest = await startRestServer({ service, port: config.httpPort, healthy: () => ready, pages: docsPages() });
+  const rest = await startRestServer({
+    service,
+    port: config.httpPort,
+    healthy: () => ready,
+    pages: docsPages(),
+    debugActions: config.faultInjection
+      ? {
+          '/debug/crash/check-worker/0': () => pool.crash(0),
+          '/debug/crash/check-worker/1': () => pool.crash(1),
+          '/debug/crash/writer': () => writer.crash(),
+        }
+      : undefined,
+  });
   const grpc = await startGrpcServer({ service, port: config.grpcPort });
   ready = true;
   log.info('listening', {

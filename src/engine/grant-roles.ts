@@ -11,7 +11,7 @@ export class GrantRoles {
   /** Whether the field holds role `r`. */
   has(field: number, r: number): boolean {
     if (field >= 0) return field === r + 1;
-    return false;
+    return this.lists[-field - 1]!.includes(r);
   }
 
   /** The field with role `r` added (unchanged when already held). */

@@ -20,6 +20,13 @@ export class ServiceContext {
     private readonly limitOfOrg: (orgId: string) => number,
   ) {}
 
+  /** Drops every cache (after the writer restarted: a write may have committed without its answer). */
+  clearCaches(): void {
+    this.projectCache.clear();
+    this.limitCache.clear();
+    this.auth.forget();
+  }
+
   /** A project by organisation and name (cached; the cache is dropped on project writes). */
   project(orgId: string, name: string): ProjectRecord | undefined {
     const key = `${orgId}\u0000${name}`;

@@ -4,10 +4,15 @@ import type { WireError } from '../errors.js';
 
 export const OP_CHECK = 0;
 export const OP_APPLY = 1;
+/** Fault injection (PERMIO_FAULT_INJECTION=1 only): the worker thread exits. */
+export const OP_CRASH = 2;
+/** Drop every loaded project (they reload from LMDB): after the writer restarted mid-write. */
+export const OP_RESET = 3;
 
 export type CheckOp = readonly [typeof OP_CHECK, projectId: string, principal: string, uris: string[], permissions: string[]];
 export type ApplyOp = readonly [typeof OP_APPLY, projectId: string, deltas: readonly Delta[]];
-export type WorkerOp = CheckOp | ApplyOp;
+export type ControlOp = readonly [typeof OP_CRASH | typeof OP_RESET];
+export type WorkerOp = CheckOp | ApplyOp | ControlOp;
 
 /** A check answers with the response body as JSON text (built once, in the worker); an apply with 0. */
 export type OpResult = string | 0 | WireError;

@@ -4,7 +4,7 @@ import { Piscina, move } from 'piscina';
 import { Errors, fromWire } from '../errors.js';
 import type { ProjectChange } from '../store/change-feed.js';
 import { packForTransfer, unpack } from './thread-codec.js';
-import { OP_APPLY, OP_CHECK, type OpResult, type WorkerOp } from './check-protocol.js';
+import { OP_APPLY, OP_CHECK, OP_CRASH, OP_RESET, type OpResult, type WorkerOp } from './check-protocol.js';
 
 interface Shard {
   readonly piscina: Piscina;
@@ -53,6 +53,16 @@ export class CheckPool {
     void this.enqueue(this.shardOf(change.projectId), [OP_APPLY, change.projectId, change.deltas]).catch(() => {
       // The worker died: its replacement loads the committed state from LMDB.
     });
+  }
+
+  /** Every worker drops its indexes and reloads from LMDB on next use (a write may have committed unannounced). */
+  reset(): void {
+    for (let i = 0; i < this.shards.length; i++) void this.enqueue(i, [OP_RESET]);
+  }
+
+  /** Fault injection: makes shard `index`'s thread exit; piscina starts a replacement. */
+  async crash(index: number): Promise<void> {
+    await this.enqueue(index % this.shards.length, [OP_CRASH]);
   }
 
   private enqueue(shardIndex: number, op: WorkerOp): Promise<OpResult> {

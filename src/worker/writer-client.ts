@@ -25,10 +25,17 @@ export class WriterClient {
   private outbox: WriterRequest[] = [];
   private closing = false;
 
-  private constructor(private readonly dataDir: string) {}
+  /**
+   * @param onRestart called when the writer thread died and was restarted: a write it committed may not
+   *   have been answered, so caches and check workers must reload from LMDB.
+   */
+  private constructor(
+    private readonly dataDir: string,
+    private readonly onRestart: () => void,
+  ) {}
 
-  static async start(dataDir: string): Promise<WriterClient> {
-    const client = new WriterClient(dataDir);
+  static async start(dataDir: string, onRestart: () => void): Promise<WriterClient> {
+    const client = new WriterClient(dataDir, onRestart);
     await client.spawn();
     return client;
   }
@@ -57,7 +64,7 @@ export class WriterClient {
         console.error(`writer thread exited (${code}); restarting`);
         for (const p of this.pending.values()) p.reject(Errors.unavailable('the writer restarted; the write was not applied'));
         this.pending.clear();
-        void this.spawn();
+        void this.spawn().then(this.onRestart);
       });
     });
   }
@@ -75,6 +82,11 @@ export class WriterClient {
     const bytes = packForTransfer(this.outbox);
     this.outbox = [];
     this.worker.postMessage(bytes, [bytes.buffer]);
+  }
+
+  /** Fault injection: makes the writer thread exit; it is restarted on its `exit` event. */
+  crash(): void {
+    this.worker.postMessage('crash');
   }
 
   /** Waits for in-flight writes, then lets the writer flush and close LMDB. */

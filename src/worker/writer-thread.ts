@@ -16,7 +16,8 @@ const writer = new StoreWriter(store);
 let queue: WriterRequest[] = [];
 let scheduled = false;
 
-port.on('message', (msg: Uint8Array | 'close') => {
+port.on('message', (msg: Uint8Array | 'close' | 'crash') => {
+  if (msg === 'crash') process.exit(1); // fault injection: ends this thread only
   if (msg === 'close') {
     void store.root.flushed.then(() => store.close()).then(() => port.postMessage('closed'));
     return;

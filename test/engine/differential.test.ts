@@ -72,6 +72,13 @@ class NaiveIndex {
     }
   }
 
+  /** (principal, resource) pairs still holding a permission or role. */
+  get grantCount(): number {
+    let n = 0;
+    for (const g of this.grants.values()) if (g.perms.size + g.roles.size > 0) n++;
+    return n;
+  }
+
   check(principal: string, uris: readonly string[], names: readonly string[]): CheckResult {
     const wanted = [...new Set(names)];
     const seen = new Set<string>();
@@ -215,6 +222,7 @@ const opsArb = fc
 
 /** Every principal (and a stranger) × every URI × every name: a few thousand pairs per state. */
 function sweep(index: ProjectIndex, naive: NaiveIndex): void {
+  expect(index.grantCount).toBe(naive.grantCount);
   const names = [...NAMES, 'filler0', 'missing', 'read'];
   for (const principal of [...PRINCIPALS, 'stranger']) {
     expect(index.check(principal, ALL_URIS, names)).toEqual(naive.check(principal, ALL_URIS, names));

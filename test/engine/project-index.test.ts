@@ -146,6 +146,21 @@ describe('permission edits', () => {
     expect(index.check('alice', ['/a'], ['read', 'view'])).toEqual(fail(['/a', ['read']]));
   });
 
+  test('replaying a rename chain over a reused name ends with the right owners', () => {
+    const ops: [string, string][] = [
+      ['perm_a', 'x'],
+      ['perm_a', 'y'], // frees 'x'…
+      ['perm_b', 'x'], // …which perm_b takes
+    ];
+    for (const [id, name] of ops) index.putPermission(id, name);
+    index.grant('alice', '/', ['perm_b'], []);
+    for (const [id, name] of ops) index.putPermission(id, name); // replay: perm_a briefly shares 'x' with perm_b
+    expect(index.check('alice', ['/'], ['x', 'y'])).toEqual(fail(['/', ['y']]));
+    index.putPermission('perm_a', 'x'); // replay of a longer suffix: both named 'x' for a moment
+    index.putPermission('perm_a', 'y');
+    expect(index.check('alice', ['/'], ['x', 'y'])).toEqual(fail(['/', ['y']]));
+  });
+
   test('deleting a permission removes it from roles and grants, and its bit is reused cleanly', () => {
     index.putRole('role_rw', ['perm_r', 'perm_w']);
     index.grant('alice', '/a', ['perm_r'], []);

@@ -1,7 +1,7 @@
 // The uWebSockets.js REST front end: route → authenticate → rate-limit → bounded body → one JSON.parse → service.
 import uWS from 'uWebSockets.js';
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
-
+import { Errors } from '../../errors.js';
 import type { PermioService } from '../../service/service.js';
 import type { Input } from '../../service/validate.js';
 import { ROUTES } from '../routes.js';
@@ -34,6 +34,8 @@ export interface RestOptions {
   /** Whether the server is ready (`/healthz` 200) or not (503). */
   healthy: () => boolean;
   pages?: StaticPages;
+  /** Operator-only `POST` actions by path (fault injection; absent in normal runs). */
+  debugActions?: Readonly<Record<string, () => void | Promise<void>>>;
 }
 
 export function startRestServer(opts: RestOptions): Promise<RestServer> {
@@ -77,6 +79,8 @@ export function startRestServer(opts: RestOptions): Promise<RestServer> {
     // A body we refuse before reading would be left on the connection: answer, then close it.
     const hasBody = contentLength > 0 || req.getHeader('transfer-encoding') !== '';
     let rateHeaders: Record<string, string> | undefined;
+    const debugAction = method === 'POST' ? opts.debugActions?.[path] : undefined;
+    if (debugAction !== undefined) return runDebugAction(service, res, state, authorization, debugAction);
     try {
       const { spec, params } = router.match(method, path);
       const caller = service.authenticate(authorization === '' ? undefined : authorization);
@@ -127,6 +131,27 @@ export function startRestServer(opts: RestOptions): Promise<RestServer> {
       });
     });
   });
+}
+
+function runDebugAction(
+  service: PermioService,
+  res: HttpResponse,
+  state: ResponseState,
+  authorization: string,
+  action: () => void | Promise<void>,
+): void {
+  try {
+    const caller = service.authenticate(authorization || undefined);
+    if (caller.kind !== 'operator') throw Errors.forbidden('only the operator key may inject faults');
+  } catch (err) {
+    return sendError(res, state, err);
+  }
+  Promise.resolve()
+    .then(action)
+    .then(
+      () => sendJson(res, state, 200, '{}'),
+      (err) => sendError(res, state, err),
+    );
 }
 
 /** `a=1&b=x%20y` → `{a:'1', b:'x y'}` (first value wins). */
