@@ -13,6 +13,7 @@ import { PermioService } from './service/service.js';
 import { startRestServer } from './api/rest/app.js';
 import { startGrpcServer } from './api/grpc/server.js';
 import { docsPages } from './api/docs.js';
+import { registerGauges } from './metrics.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -25,6 +26,7 @@ async function main(): Promise<void> {
   const reader = new StoreReader(store);
   const pool = new CheckPool(config.workers, config.dataDir);
   const auth = new Authenticator(reader, admin.key);
+  registerGauges({ queueDepths: () => pool.queueDepths(), dataDir: config.dataDir });
   const ctx = new ServiceContext(config, reader, writer, pool, auth, (orgId) => {
     const org = reader.org(orgId);
     return org ? limitFor(org.plan, org.rate_limit_per_minute) : 0;

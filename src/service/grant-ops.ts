@@ -1,5 +1,6 @@
 // PermissionsService operations on grants (grant, revoke, list) and the batch check.
 import { Errors } from '../errors.js';
+import { observeCheck } from '../metrics.js';
 import { normalizeResourceUri, validateResourceUri } from '../engine/uri.js';
 import type { Caller } from './caller.js';
 import type { ServiceContext } from './context.js';
@@ -80,6 +81,7 @@ export async function checkJson(ctx: ServiceContext, caller: Caller, input: Inpu
     if (why !== null) throw Errors.invalidField('resource_uris', `invalid resource URI '${uris[i]}': ${why}`);
   }
   const p = projectInScope(ctx, caller, fields);
+  observeCheck(pairs);
   return ctx.pool.check(p.id, principal, uris, permissions);
 }
 

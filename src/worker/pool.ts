@@ -34,6 +34,11 @@ export class CheckPool {
     return this.shards.length;
   }
 
+  /** Ops queued per worker (not yet sent, plus sent batches piscina has not started). */
+  queueDepths(): number[] {
+    return this.shards.map((s) => s.ops.length + s.piscina.queueSize);
+  }
+
   /** The shard that owns a project (FNV-1a over its id). */
   shardOf(projectId: string): number {
     let h = 0x811c9dc5;

@@ -1,6 +1,7 @@
 // Main-thread side of the writer thread: sends commands (batched per event-loop turn) and resolves their results.
 import { Worker } from 'node:worker_threads';
 import { Errors, fromWire, PermioError } from '../errors.js';
+import { observeWriterBatch } from '../metrics.js';
 import type { WriteCommand } from '../store/commands.js';
 import type { ProjectChange } from '../store/change-feed.js';
 import { packForTransfer, unpack } from './thread-codec.js';
@@ -13,6 +14,7 @@ export interface Committed {
 }
 
 interface Pending {
+  sentAt: number;
   resolve(c: Committed): void;
   reject(e: PermioError): void;
 }
@@ -47,7 +49,10 @@ export class WriterClient {
       worker.on('message', (msg: Uint8Array | 'ready' | 'closed') => {
         if (msg === 'ready') return resolve();
         if (msg === 'closed') return;
-        for (const [id, result] of unpack<WriterReply>(msg)) {
+        const reply = unpack<WriterReply>(msg);
+        const first = this.pending.get(reply[0]?.[0] ?? -1);
+        if (first) observeWriterBatch(reply.length, (performance.now() - first.sentAt) / 1000);
+        for (const [id, result] of reply) {
           const p = this.pending.get(id);
           if (!p) continue;
           this.pending.delete(id);
@@ -75,7 +80,7 @@ export class WriterClient {
     const id = this.nextId++;
     if (this.outbox.length === 0) setImmediate(() => this.flushOutbox());
     this.outbox.push([id, cmd]);
-    return new Promise((resolve, reject) => this.pending.set(id, { resolve, reject }));
+    return new Promise((resolve, reject) => this.pending.set(id, { sentAt: performance.now(), resolve, reject }));
   }
 
   private flushOutbox(): void {

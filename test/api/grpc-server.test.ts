@@ -131,7 +131,11 @@ describe('request normalisation', () => {
       permission_id: 'perm_1',
       name: 'doc.read',
     });
-    expect(await inputOf('ListPermissions', { page_size: 0 })).toEqual({});
+  });
+
+  test('implicit-presence scalars at their default count as absent, however the client encoded them', async () => {
+    expect(await inputOf('ListPermissions', { page_size: 0, page_token: '', project_name: '' })).toEqual({});
+    expect(await inputOf('ListPermissions', { page_size: -1 })).toEqual({ page_size: -1 });
   });
 
   test('an explicitly set optional field is kept even when empty or zero', async () => {

@@ -1,4 +1,4 @@
-// gRPC request → service input: the per-RPC size limit, proto-loader artefacts stripped, UpdateRole's field mask applied.
+// gRPC request → service input: the per-RPC size limit, proto3 defaults and proto-loader artefacts removed, UpdateRole's mask applied.
 import type { Deserialize, MethodDefinition } from '@grpc/proto-loader';
 
 /** Largest Check request in bytes (SPEC §5: 16 MiB for `/v1/check`); also the server-wide receive limit. */
@@ -27,14 +27,23 @@ export function virtualFields(method: MethodDefinition<object, object>): readonl
   return (type.oneofDecl ?? []).map((o) => o.name);
 }
 
+/** proto3 defaults: on the wire an unset scalar and one set to its default are the same thing (protobufjs sends them, others don't). */
+const isScalarDefault = (v: unknown) => v === '' || v === 0 || v === false;
+
 /**
- * The decoded request → the JSON-shaped input of `service.invoke`: a copy without virtual oneof fields; for
- * UpdateRole, `update_mask` is consumed and an empty `permissions` list is dropped (= unchanged) unless the mask
- * names `permissions` (= clear the set), so the service sees exactly what the REST body would say.
+ * The decoded request → the JSON-shaped input of `service.invoke`, so the service sees what the REST body would say:
+ * - virtual oneof fields are dropped, after telling which `optional` fields were set (those are kept, even if empty);
+ * - other scalars at their default (`''`, `0`, `false`) count as absent, whichever client encoded them;
+ * - UpdateRole: `update_mask` is consumed, and an empty `permissions` list is dropped (= unchanged) unless the mask
+ *   names `permissions` (= clear the set).
  */
 export function toServiceInput(rpc: string, request: object, virtual: readonly string[]): Record<string, unknown> {
   const input: Record<string, unknown> = { ...request };
+  const explicit = new Set(virtual.map((name) => input[name]));
   for (const name of virtual) delete input[name];
+  for (const [field, value] of Object.entries(input)) {
+    if (isScalarDefault(value) && !explicit.has(field)) delete input[field];
+  }
   if (rpc === 'UpdateRole') {
     const paths = (input.update_mask as { paths?: string[] } | undefined)?.paths ?? [];
     delete input.update_mask;

@@ -2,6 +2,7 @@
 import uWS from 'uWebSockets.js';
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import { Errors } from '../../errors.js';
+import { METRICS_CONTENT_TYPE, renderMetrics } from '../../metrics.js';
 import type { PermioService } from '../../service/service.js';
 import type { Input } from '../../service/validate.js';
 import { ROUTES } from '../routes.js';
@@ -55,7 +56,7 @@ export function startRestServer(opts: RestOptions): Promise<RestServer> {
     const query = req.getQuery() ?? '';
     const authorization = req.getHeader('authorization');
     const contentLength = Number(req.getHeader('content-length')) || 0;
-    const state: ResponseState = { aborted: false, done: false };
+    const state: ResponseState = { aborted: false, done: false, rpc: '-', startedAt: performance.now() };
     let counted = false; // whether this request is in `inFlight`
     const finish = () => {
       if (counted) {
@@ -73,6 +74,10 @@ export function startRestServer(opts: RestOptions): Promise<RestServer> {
         ? sendJson(res, state, 200, '{"status":"SERVING"}')
         : sendJson(res, state, 503, '{"error":{"code":503,"message":"Unavailable: starting or stopping"}}');
     }
+    if (method === 'GET' && path === '/metrics') {
+      void renderMetrics().then((text) => sendText(res, state, METRICS_CONTENT_TYPE, text));
+      return;
+    }
     const page = method === 'GET' ? opts.pages?.[path] : undefined;
     if (page !== undefined) return sendText(res, state, page.contentType, page.body());
 
@@ -83,6 +88,7 @@ export function startRestServer(opts: RestOptions): Promise<RestServer> {
     if (debugAction !== undefined) return runDebugAction(service, res, state, authorization, debugAction);
     try {
       const { spec, params } = router.match(method, path);
+      state.rpc = spec.rpc;
       const caller = service.authenticate(authorization === '' ? undefined : authorization);
       rateHeaders = service.admit(caller);
       const queryInput = parseQuery(query);

@@ -1,6 +1,7 @@
 // Writes responses: status line, headers and JSON body in one corked write; the only place errors are rendered.
 import type { HttpResponse } from 'uWebSockets.js';
 import { PermioError, toPermioError } from '../../errors.js';
+import { observeRequest } from '../../metrics.js';
 
 const STATUS_LINES: Readonly<Record<number, string>> = {
   200: '200 OK',
@@ -16,10 +17,15 @@ const STATUS_LINES: Readonly<Record<number, string>> = {
   503: '503 Service Unavailable',
 };
 
-/** Per-response state the handler keeps: set when uWS reports the client went away. */
+/** Per-response state the handler keeps. */
 export interface ResponseState {
+  /** Set when uWS reports the client went away: nothing may be written after. */
   aborted: boolean;
   done: boolean;
+  /** The RPC (or `-` before routing), for metrics. */
+  rpc: string;
+  /** `performance.now()` when the request arrived. */
+  startedAt: number;
 }
 
 /** `{"error":{"code","message","details"}}` (SPEC §5). */
@@ -40,6 +46,7 @@ export function sendJson(
 ): void {
   if (state.aborted || state.done) return;
   state.done = true;
+  observeRequest('rest', state.rpc, status, state.startedAt);
   res.cork(() => {
     res.writeStatus(STATUS_LINES[status] ?? `${status} Error`);
     res.writeHeader('content-type', 'application/json');

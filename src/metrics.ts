@@ -1,0 +1,103 @@
+// Prometheus metrics (prom-client): per-RPC request counts and latency, check volume, queues, writer batches, LMDB size.
+import fs from 'node:fs';
+import path from 'node:path';
+import client from 'prom-client';
+
+export type Transport = 'rest' | 'grpc';
+
+const registry = new client.Registry();
+client.collectDefaultMetrics({ register: registry });
+
+const requests = new client.Counter({
+  name: 'permio_requests_total',
+  help: 'Requests answered, by transport, RPC (or route) and status',
+  labelNames: ['transport', 'rpc', 'status'] as const,
+  registers: [registry],
+});
+
+const latency = new client.Histogram({
+  name: 'permio_request_duration_seconds',
+  help: 'Time from request received to response written, by transport and RPC',
+  labelNames: ['transport', 'rpc'] as const,
+  buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1],
+  registers: [registry],
+});
+
+const checks = new client.Counter({ name: 'permio_checks_total', help: 'Check requests answered', registers: [registry] });
+const pairs = new client.Counter({
+  name: 'permio_check_pairs_total',
+  help: 'Resource × permission pairs checked',
+  registers: [registry],
+});
+
+const writerBatch = new client.Histogram({
+  name: 'permio_writer_batch_commands',
+  help: 'Commands per writer group commit',
+  buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 1024],
+  registers: [registry],
+});
+
+const writerCommit = new client.Histogram({
+  name: 'permio_writer_commit_seconds',
+  help: 'Time from a write batch sent to the writer until it is durable and answered',
+  buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+  registers: [registry],
+});
+
+/** Children cached per label set: the hot path must not hash labels on every request. */
+const latencyChildren = new Map<string, client.Histogram.Internal<'transport' | 'rpc'>>();
+const requestChildren = new Map<string, client.Counter.Internal>();
+
+/** Records one answered request; `startedAt` from `performance.now()`. */
+export function observeRequest(transport: Transport, rpc: string, status: number, startedAt: number): void {
+  const key = transport + rpc;
+  let h = latencyChildren.get(key);
+  if (h === undefined) latencyChildren.set(key, (h = latency.labels(transport, rpc)));
+  h.observe((performance.now() - startedAt) / 1000);
+  const ckey = key + status;
+  let c = requestChildren.get(ckey);
+  if (c === undefined) requestChildren.set(ckey, (c = requests.labels(transport, rpc, String(status))));
+  c.inc();
+}
+
+export function observeCheck(pairCount: number): void {
+  checks.inc();
+  pairs.inc(pairCount);
+}
+
+export function observeWriterBatch(commands: number, seconds: number): void {
+  writerBatch.observe(commands);
+  writerCommit.observe(seconds);
+}
+
+/** Gauges read at scrape time: worker queue depths and the LMDB file size. */
+export function registerGauges(opts: { queueDepths: () => number[]; dataDir: string }): void {
+  new client.Gauge({
+    name: 'permio_worker_queue_depth',
+    help: 'Ops waiting for each check worker',
+    labelNames: ['worker'] as const,
+    registers: [registry],
+    collect() {
+      opts.queueDepths().forEach((depth, i) => this.set({ worker: String(i) }, depth));
+    },
+  });
+  new client.Gauge({
+    name: 'permio_lmdb_bytes',
+    help: 'Size of the LMDB data file',
+    registers: [registry],
+    collect() {
+      try {
+        this.set(fs.statSync(path.join(opts.dataDir, 'data.mdb')).size);
+      } catch {
+        this.set(0);
+      }
+    },
+  });
+}
+
+/** The Prometheus text exposition. */
+export function renderMetrics(): Promise<string> {
+  return registry.metrics();
+}
+
+export const METRICS_CONTENT_TYPE = registry.contentType;
