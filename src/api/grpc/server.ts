@@ -1,13 +1,11 @@
 // The gRPC front end: both Permio services on @grpc/grpc-js, plus grpc.health.v1 and server reflection for grpcurl.
-import path from 'node:path';
 import { Server, ServerCredentials, type ChannelOptions } from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
-import { ReflectionService } from '@grpc/reflection';
-import { HealthImplementation, protoPath as healthProtoPath, type ServingStatus } from 'grpc-health-check';
+import { HealthImplementation, type ServingStatus } from 'grpc-health-check';
 import { log } from '../../log.js';
 import type { Caller } from '../../service/caller.js';
 import { boundedDefinition, createHandlers, type InternalErrorLog } from './handlers.js';
-import { LOADER_OPTIONS, loadPackageDefinition, PROTO_PACKAGE, serviceDefinition, SERVICE_NAMES } from './proto.js';
+import { PROTO_PACKAGE, serviceDefinition, SERVICE_NAMES } from './proto.js';
+import { addReflection } from './reflection.js';
 import { MAX_CHECK_REQUEST_BYTES } from './request.js';
 
 /** The service layer as the transports see it (implemented by `src/service/service.ts`). */
@@ -55,14 +53,6 @@ function setHealth(health: HealthImplementation, status: ServingStatus): void {
   for (const name of HEALTH_NAMES) health.setStatus(name, status);
 }
 
-/** What reflection describes: the Permio protos and the health service. */
-function reflectedPackage(): protoLoader.PackageDefinition {
-  // Loaded relative to its proto root so the reflected file is named `health/v1/health.proto`.
-  const healthRoot = path.resolve(path.dirname(healthProtoPath), '../..');
-  const health = protoLoader.loadSync('health/v1/health.proto', { ...LOADER_OPTIONS, includeDirs: [healthRoot] });
-  return { ...loadPackageDefinition(), ...health };
-}
-
 function bindOnce(server: Server, host: string, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     server.bindAsync(`${host}:${port}`, ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
@@ -108,7 +98,7 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
   const health = new HealthImplementation();
   setHealth(health, 'NOT_SERVING');
   health.addToServer(server);
-  new ReflectionService(reflectedPackage()).addToServer(server);
+  addReflection(server);
 
   const port = await bind(server, opts.host, opts.port);
   setHealth(health, 'SERVING');
