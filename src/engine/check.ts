@@ -1,5 +1,5 @@
 // The check hot path (SPEC §4): one walk per distinct resource, OR-ing effective bits until the request is covered.
-import { EDGE_CHILD, GRANT_EFFECTIVE, ROOT, type GrantTrie } from './grant-trie.js';
+import { EDGE_BLOOM, EDGE_CHILD, GRANT_EFFECTIVE, principalBit, ROOT, type GrantTrie } from './grant-trie.js';
 import { HASH_SEED, hashStep } from './intern.js';
 import type { PermissionTable } from './permissions.js';
 import { uriEnd } from './uri.js';
@@ -75,11 +75,13 @@ export function checkAccess(
 
 /** ORs `pid`'s effective word along `uri[0, end)` from the root, stopping once `want` is covered. */
 function collectOne(trie: GrantTrie, pid: number, uri: string, end: number, want: number): number {
-  const grants = trie.grants.data;
+  const grants = trie.grants;
   const edges = trie.edges;
+  const edgeData = edges.data;
   const segments = trie.segments;
-  let o = trie.find(ROOT, pid);
-  let bits = o < 0 ? 0 : grants[o + GRANT_EFFECTIVE]!;
+  const bit = principalBit(pid);
+  let o = (trie.rootBloom & bit) === 0 ? -1 : grants.find(ROOT, pid);
+  let bits = o < 0 ? 0 : grants.data[o + GRANT_EFFECTIVE]!;
   let node = ROOT;
   for (let i = 1; (bits & want) !== want && i < end; ) {
     let h = HASH_SEED;
@@ -89,9 +91,12 @@ function collectOne(trie: GrantTrie, pid: number, uri: string, end: number, want
     if (seg < 0) break; // a segment no grant ever named: nothing deeper exists
     const e = edges.find(node, seg);
     if (e < 0) break;
-    node = edges.data[e + EDGE_CHILD]!;
-    o = trie.find(node, pid);
-    if (o >= 0) bits |= grants[o + GRANT_EFFECTIVE]!;
+    node = edgeData[e + EDGE_CHILD]!;
+    // the edge's Bloom bits sit in the cache line just read: most nodes are skipped without a grant probe
+    if ((edgeData[e + EDGE_BLOOM]! & bit) !== 0) {
+      o = grants.find(node, pid);
+      if (o >= 0) bits |= grants.data[o + GRANT_EFFECTIVE]!;
+    }
     i = j + 1;
   }
   return bits;
@@ -99,10 +104,12 @@ function collectOne(trie: GrantTrie, pid: number, uri: string, end: number, want
 
 /** Multi-word {@link collectOne}: ORs into the `held` scratch. */
 function collectMany(trie: GrantTrie, pid: number, uri: string, end: number, words: number): void {
-  const grants = trie.grants.data;
+  const grants = trie.grants;
+  const edgeData = trie.edges.data;
+  const bit = principalBit(pid);
   held.fill(0, 0, words);
-  let o = trie.find(ROOT, pid);
-  if (o >= 0) for (let k = 0; k < words; k++) held[k] |= grants[o + GRANT_EFFECTIVE + k]!;
+  let o = (trie.rootBloom & bit) === 0 ? -1 : grants.find(ROOT, pid);
+  if (o >= 0) for (let k = 0; k < words; k++) held[k] |= grants.data[o + GRANT_EFFECTIVE + k]!;
   let node = ROOT;
   for (let i = 1; !heldCovers(words) && i < end; ) {
     let h = HASH_SEED;
@@ -112,9 +119,11 @@ function collectMany(trie: GrantTrie, pid: number, uri: string, end: number, wor
     if (seg < 0) break;
     const e = trie.edges.find(node, seg);
     if (e < 0) break;
-    node = trie.edges.data[e + EDGE_CHILD]!;
-    o = trie.find(node, pid);
-    if (o >= 0) for (let k = 0; k < words; k++) held[k] |= grants[o + GRANT_EFFECTIVE + k]!;
+    node = edgeData[e + EDGE_CHILD]!;
+    if ((edgeData[e + EDGE_BLOOM]! & bit) !== 0) {
+      o = grants.find(node, pid);
+      if (o >= 0) for (let k = 0; k < words; k++) held[k] |= grants.data[o + GRANT_EFFECTIVE + k]!;
+    }
     i = j + 1;
   }
 }

@@ -6,32 +6,39 @@ import { uriEnd } from './uri.js';
 
 /** Node of the project root `/`. */
 export const ROOT = 0;
-/** Edge record: `[parent + 1, segment, child]`. */
+/** Edge record: `[parent + 1, segment, child, principal Bloom bits of the child's grants]`. */
 export const EDGE_CHILD = 2;
-const EDGE_STRIDE = 3;
+export const EDGE_BLOOM = 3;
+const EDGE_STRIDE = 4;
 /** Grant record: `[node + 1, principal, roles, effective × words, direct × words]`. */
 export const GRANT_ROLES = 2;
 export const GRANT_EFFECTIVE = 3;
 const GRANT_HEADER = 3;
-const INITIAL_NODES = 1024;
+const INITIAL_EDGES = 1024;
 const SLASH = 47; // '/'
+const NO_EDGE = -1;
+const ROOT_EDGE = -2; // the root is reached by no edge: its Bloom bits live in `rootBloom`
 
 /**
- * Nodes are ints (root 0); each grant record keeps the principal's direct permission bits, its role
- * field ({@link GrantRoles}) and the effective bits (direct | expanded roles), so a check only ORs
- * words. Grant records at 10 M grants: 20 B × 2^24 slots ≈ 34 B/grant, plus edges and interned strings.
+ * The one Bloom bit of a principal id. A node's edge ORs the bits of every principal granted there, so
+ * a check reads it in the cache line it already has and skips the grant probe for most other principals
+ * (bits are never cleared on revoke: a stale bit only costs a probe).
  */
+export function principalBit(principal: number): number {
+  return 1 << (Math.imul(principal, 0x9e3779b1) >>> 27); // top 5 bits of a Fibonacci hash
+}
+
 export class GrantTrie {
   /** Segment strings → ids, looked up by offset into a URI. */
   readonly segments = new InternTable();
   /** Principal strings → ids. */
   readonly principals = new InternTable();
   /** (parent, segment) → child. */
-  readonly edges = new PairTable(EDGE_STRIDE, INITIAL_NODES);
+  readonly edges = new PairTable(EDGE_STRIDE, INITIAL_EDGES);
   /** (node, principal) → grant record. */
   grants: PairTable;
-  /** Live grant records per node; 0 lets a check skip the probe on a grant-less node. */
-  nodeGrants = new Int32Array(INITIAL_NODES);
+  /** Bloom bits ({@link principalBit}) of the principals granted on the root. */
+  rootBloom = 0;
   readonly roles = new GrantRoles();
   private nodeCount = 1; // the root
 
@@ -44,33 +51,20 @@ export class GrantTrie {
     return GRANT_EFFECTIVE + this.words;
   }
 
-  /** Node of a normalized URI, or -1 when absent and `create` is false. */
-  nodeOf(uri: string, create: boolean): number {
-    const end = uriEnd(uri);
-    let node = ROOT;
-    for (let i = 1; i < end; ) {
-      let j = i;
-      while (j < end && uri.charCodeAt(j) !== SLASH) j++;
-      if (j > i) {
-        node = create ? this.childOrNew(node, this.segments.intern(uri, i, j)) : this.child(node, uri, i, j);
-        if (node < 0) return -1;
-      }
-      i = j + 1;
-    }
-    return node;
+  /** Offset of the grant record of principal id `principal` on the normalized `uri`, or -1. */
+  findGrant(uri: string, principal: number): number {
+    const e = this.edgeOf(uri, false);
+    if (e === NO_EDGE) return -1;
+    return this.grants.find(e === ROOT_EDGE ? ROOT : this.edges.data[e + EDGE_CHILD]!, principal);
   }
 
-  /** Offset of the grant record of `principal` (an id) at `node`, or -1. */
-  find(node: number, principal: number): number {
-    return this.nodeGrants[node] === 0 ? -1 : this.grants.find(node, principal);
-  }
-
-  /** Offset of the grant record at (node, principal), adding an empty one when absent. */
-  upsert(node: number, principal: number): number {
-    const before = this.grants.size;
-    const o = this.grants.insert(node, principal);
-    if (this.grants.size !== before) this.nodeGrants[node]++;
-    return o;
+  /** Offset of the grant record of `principal` on `uri`, adding the path and an empty record when absent. */
+  upsertGrant(uri: string, principal: number): number {
+    const e = this.edgeOf(uri, true);
+    const bit = principalBit(principal);
+    if (e === ROOT_EDGE) this.rootBloom |= bit;
+    else this.edges.data[e + EDGE_BLOOM] |= bit;
+    return this.grants.insert(e === ROOT_EDGE ? ROOT : this.edges.data[e + EDGE_CHILD]!, principal);
   }
 
   /** Recomputes a record's effective bits: direct | every held role's mask. */
@@ -91,9 +85,7 @@ export class GrantTrie {
 
   /** Removes the record at `o`. */
   remove(o: number): void {
-    const d = this.grants.data;
-    this.roles.release(d[o + GRANT_ROLES]!);
-    this.nodeGrants[d[o]! - 1]--;
+    this.roles.release(this.grants.data[o + GRANT_ROLES]!);
     this.grants.removeAt(o);
   }
 
@@ -176,7 +168,6 @@ export class GrantTrie {
     return (
       this.grants.byteSize() +
       this.edges.byteSize() +
-      this.nodeGrants.byteLength +
       this.segments.byteSize() +
       this.principals.byteSize() +
       this.roles.byteSize()
@@ -188,24 +179,34 @@ export class GrantTrie {
     for (let i = 0; i < pairs.length; i += 2) this.remove(this.grants.find(pairs[i]!, pairs[i + 1]!));
   }
 
-  private child(node: number, uri: string, start: number, end: number): number {
-    const seg = this.segments.find(uri, start, end);
-    if (seg < 0) return -1;
-    const o = this.edges.find(node, seg);
-    return o < 0 ? -1 : this.edges.data[o + EDGE_CHILD]!;
+  /** Offset of the edge reaching a normalized URI's node: ROOT_EDGE for '/', NO_EDGE when absent and not `create`. */
+  private edgeOf(uri: string, create: boolean): number {
+    const end = uriEnd(uri);
+    let node = ROOT;
+    let e = ROOT_EDGE;
+    for (let i = 1; i < end; ) {
+      let j = i;
+      while (j < end && uri.charCodeAt(j) !== SLASH) j++;
+      if (j > i) {
+        e = create ? this.edgeOrNew(node, this.segments.intern(uri, i, j)) : this.edge(node, uri, i, j);
+        if (e === NO_EDGE) return NO_EDGE;
+        node = this.edges.data[e + EDGE_CHILD]!;
+      }
+      i = j + 1;
+    }
+    return e;
   }
 
-  private childOrNew(node: number, seg: number): number {
+  private edge(node: number, uri: string, start: number, end: number): number {
+    const seg = this.segments.find(uri, start, end);
+    return seg < 0 ? NO_EDGE : this.edges.find(node, seg);
+  }
+
+  private edgeOrNew(node: number, seg: number): number {
     const found = this.edges.find(node, seg);
-    if (found >= 0) return this.edges.data[found + EDGE_CHILD]!;
-    const child = this.nodeCount++;
-    if (child >= this.nodeGrants.length) {
-      const grown = new Int32Array(this.nodeGrants.length * 2);
-      grown.set(this.nodeGrants);
-      this.nodeGrants = grown;
-    }
+    if (found >= 0) return found;
     const o = this.edges.insert(node, seg); // may grow: read `data` only after
-    this.edges.data[o + EDGE_CHILD] = child;
-    return child;
+    this.edges.data[o + EDGE_CHILD] = this.nodeCount++;
+    return o;
   }
 }

@@ -63,7 +63,7 @@ export class ProjectIndex {
     const mask = this.maskOf(permissionIds);
     if (isZero(mask, this.trie.words) && !this.anyKnownRole(roleIds)) return; // nothing known: no empty grant
     const trie = this.trie;
-    const o = trie.upsert(trie.nodeOf(uri, true), trie.principals.intern(principal, 0, principal.length));
+    const o = trie.upsertGrant(uri, trie.principals.intern(principal, 0, principal.length));
     const d = trie.grants.data;
     for (let k = 0, at = o + trie.directAt; k < trie.words; k++) d[at + k] |= mask[k]!;
     for (const id of roleIds) {
@@ -76,9 +76,8 @@ export class ProjectIndex {
   /** Removes permissions and roles from `principal` on the normalized `uri` (revoking what is absent is a no-op). */
   revoke(principal: string, uri: string, permissionIds: readonly string[], roleIds: readonly string[]): void {
     const trie = this.trie;
-    const node = trie.nodeOf(uri, false);
-    const p = node < 0 ? -1 : trie.principals.find(principal, 0, principal.length);
-    const o = p < 0 ? -1 : trie.find(node, p);
+    const p = trie.principals.find(principal, 0, principal.length);
+    const o = p < 0 ? -1 : trie.findGrant(uri, p);
     if (o < 0) return;
     const mask = this.maskOf(permissionIds);
     const d = trie.grants.data;

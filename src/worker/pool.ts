@@ -10,6 +10,10 @@ interface Shard {
   readonly piscina: Piscina;
   ops: WorkerOp[];
   waiters: ((r: OpResult) => void)[];
+  /** A batch is with the worker: new ops wait and leave together when it returns (adaptive batching). */
+  busy: boolean;
+  /** A flush is scheduled for this event-loop turn. */
+  scheduled: boolean;
 }
 
 export class CheckPool {
@@ -27,6 +31,8 @@ export class CheckPool {
       }),
       ops: [],
       waiters: [],
+      busy: false,
+      scheduled: false,
     }));
   }
 
@@ -72,27 +78,44 @@ export class CheckPool {
 
   private enqueue(shardIndex: number, op: WorkerOp): Promise<OpResult> {
     const shard = this.shards[shardIndex]!;
-    if (shard.ops.length === 0) setImmediate(() => this.flush(shard));
+    if (!shard.busy && !shard.scheduled) {
+      shard.scheduled = true;
+      setImmediate(() => this.flush(shard));
+    }
     shard.ops.push(op);
     return new Promise((resolve) => shard.waiters.push(resolve));
   }
 
+  /**
+   * Sends everything queued for the shard as one task. At most one batch per shard is in flight: under
+   * load, requests arriving meanwhile form the next batch, so the per-task cost is paid once per batch.
+   */
   private flush(shard: Shard): void {
+    shard.scheduled = false;
+    if (shard.ops.length === 0) return;
     const { ops, waiters } = shard;
     shard.ops = [];
     shard.waiters = [];
+    shard.busy = true;
     shard.piscina.run(move(packForTransfer(ops))).then(
       (bytes: Uint8Array) => {
         const results = unpack<OpResult[]>(bytes);
+        this.next(shard);
         for (let i = 0; i < waiters.length; i++) waiters[i]!(results[i]!);
       },
       (err: unknown) => {
         console.error('check worker failed; it is restarted and reloads from LMDB', err);
+        this.next(shard);
         const e = Errors.unavailable('the check worker restarted; retry the request');
         const wire = { ok: false as const, status: e.status, message: e.message };
         for (const w of waiters) w(wire);
       },
     );
+  }
+
+  private next(shard: Shard): void {
+    shard.busy = false;
+    if (shard.ops.length > 0) this.flush(shard);
   }
 
   async close(): Promise<void> {

@@ -319,13 +319,38 @@ describe('health and reflection', () => {
     expect(names).toEqual(expect.arrayContaining(['permio.v1.PermissionsService', 'permio.v1.OrganisationService', 'grpc.health.v1.Health']));
   });
 
-  test('reflection describes a service with every file it depends on (grpcurl describe)', async () => {
-    const res = await reflect({ file_containing_symbol: 'permio.v1.PermissionsService' });
-    const files = res.file_descriptor_response.file_descriptor_proto.map((b: Buffer) => descriptor.FileDescriptorProto.decode(b) as any);
-    const names = new Set(files.map((f: { name: string }) => f.name));
-    for (const f of files) for (const dep of f.dependency) expect(names).toContain(dep);
-    const service = files.flatMap((f: any) => f.service).find((s: any) => s.name === 'PermissionsService');
-    expect(service.method.map((m: { name: string }) => m.name)).toContain('Check');
+  test('reflection describes each service with linked files: every type reference resolves in a declared dependency (grpcurl describe)', async () => {
+    for (const symbol of ['permio.v1.PermissionsService', 'permio.v1.OrganisationService', 'grpc.health.v1.Health']) {
+      const res = await reflect({ file_containing_symbol: symbol });
+      const files = res.file_descriptor_response.file_descriptor_proto.map((b: Buffer) => descriptor.FileDescriptorProto.decode(b) as any);
+      const declaredIn = new Map<string, string>();
+      const declare = (file: any, scope: string, messages: any[], enums: any[]) => {
+        for (const e of enums) declaredIn.set(`${scope}.${e.name}`, file.name);
+        for (const m of messages) {
+          declaredIn.set(`${scope}.${m.name}`, file.name);
+          declare(file, `${scope}.${m.name}`, m.nestedType, m.enumType);
+        }
+      };
+      for (const f of files) declare(f, `.${f.package}`, f.messageType, f.enumType);
+      for (const f of files) {
+        const reachable = new Set([f.name, ...f.dependency]);
+        const refs = [
+          ...f.messageType.flatMap((m: any) => m.field.filter((x: any) => x.typeName).map((x: any) => x.typeName)),
+          ...f.service.flatMap((s: any) => s.method.flatMap((m: any) => [m.inputType, m.outputType])),
+        ];
+        for (const ref of refs) expect(reachable, `${f.name} → ${ref}`).toContain(declaredIn.get(ref));
+      }
+      const service = files.flatMap((f: any) => f.service).find((s: any) => symbol.endsWith(`.${s.name}`));
+      expect(service.method.length).toBeGreaterThan(0);
+    }
+  });
+
+  test('reflected proto3 optional fields are marked as such', async () => {
+    const res = await reflect({ file_containing_symbol: 'permio.v1.UpdatePermissionRequest' });
+    const file = res.file_descriptor_response.file_descriptor_proto.map((b: Buffer) => descriptor.FileDescriptorProto.decode(b) as any)[0];
+    const message = file.messageType.find((m: any) => m.name === 'UpdatePermissionRequest');
+    const optional = message.field.filter((f: any) => f.proto3Optional).map((f: any) => f.name);
+    expect(optional).toEqual(['name', 'description']);
   });
 });
 

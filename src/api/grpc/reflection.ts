@@ -17,6 +17,8 @@ interface FieldProto {
 }
 interface MessageProto {
   name: string;
+  extensionRange?: { start: number; end: number }[];
+  reservedRange?: { start: number; end: number }[];
   field?: FieldProto[];
   nestedType?: MessageProto[];
   enumType?: { name: string }[];
@@ -25,6 +27,7 @@ interface MessageProto {
 interface FileProto {
   name: string;
   package?: string;
+  syntax?: string;
   dependency?: string[];
   messageType?: MessageProto[];
   enumType?: { name: string }[];
@@ -57,8 +60,9 @@ function resolve(name: string, scope: string, types: Map<string, FileProto>): st
 }
 
 /**
- * Makes one file self-describing: type names fully qualified, `dependency` listing the files they live in, and
- * proto3 `optional` fields flagged on their synthetic oneofs (proto-loader leaves both out: grpc-node#2595).
+ * Makes one file self-describing, as protoc would: type names fully qualified, `dependency` listing the files they
+ * live in (proto-loader leaves it empty: grpc-node#2595), proto3 `optional` fields flagged on their synthetic
+ * oneofs, range ends exclusive, no extension copies inside the extended messages, and the right syntax.
  */
 function link(file: FileProto, types: Map<string, FileProto>): FileProto {
   const deps = new Set<string>();
@@ -74,6 +78,10 @@ function link(file: FileProto, types: Map<string, FileProto>): FileProto {
   const linkMessages = (scope: string, messages: MessageProto[] = []) => {
     for (const m of messages) {
       const full = scope ? `${scope}.${m.name}` : m.name;
+      // protobufjs copies each extension into the extended message as a field named like `.google.api.http`
+      m.field = m.field?.filter((f) => !f.name.startsWith('.'));
+      // protobufjs writes inclusive range ends; descriptor.proto's message ranges are end-exclusive
+      for (const r of [...(m.extensionRange ?? []), ...(m.reservedRange ?? [])]) r.end += 1;
       for (const f of m.field ?? []) {
         linkField(f, full);
         if (f.oneofIndex !== undefined && m.oneofDecl?.[f.oneofIndex]?.name === `_${f.name}`) f.proto3Optional = true;
@@ -91,14 +99,21 @@ function link(file: FileProto, types: Map<string, FileProto>): FileProto {
     }
   }
   file.dependency = [...deps].sort();
+  // proto-loader groups files by package and calls them all proto3; descriptor.proto is proto2 (Empty and FieldMask read the same)
+  if (pkg === 'google.protobuf') file.syntax = 'proto2';
   return file;
 }
+
+type TypeDefinition = protoLoader.MessageTypeDefinition<object, object> | protoLoader.EnumTypeDefinition;
+
+/** Message and enum definitions carry the file descriptors; service definitions do not. */
+const isTypeDefinition = (def: protoLoader.AnyDefinition): def is TypeDefinition => typeof def.format === 'string';
 
 /** The package definition with every `fileDescriptorProtos` replaced by the linked files. */
 function linked(pkg: protoLoader.PackageDefinition): protoLoader.PackageDefinition {
   const files = new Map<string, FileProto>();
-  for (const def of Object.values(pkg)) {
-    for (const bytes of def.fileDescriptorProtos ?? []) {
+  for (const def of Object.values(pkg).filter(isTypeDefinition)) {
+    for (const bytes of def.fileDescriptorProtos) {
       const file = FileDescriptorProto.toObject(FileDescriptorProto.decode(bytes)) as FileProto;
       files.set(file.name, file);
     }
@@ -108,7 +123,9 @@ function linked(pkg: protoLoader.PackageDefinition): protoLoader.PackageDefiniti
   const encoded = [...files.values()].map((f) =>
     Buffer.from(FileDescriptorProto.encode(FileDescriptorProto.fromObject(link(f, types))).finish()),
   );
-  return Object.fromEntries(Object.entries(pkg).map(([name, def]) => [name, { ...def, fileDescriptorProtos: encoded }]));
+  return Object.fromEntries(
+    Object.entries(pkg).map(([name, def]) => [name, isTypeDefinition(def) ? { ...def, fileDescriptorProtos: encoded } : def]),
+  );
 }
 
 /** Adds `grpc.reflection.v1` and `v1alpha`, describing both Permio services and `grpc.health.v1.Health`. */

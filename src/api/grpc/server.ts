@@ -1,4 +1,5 @@
 // The gRPC front end: both Permio services on @grpc/grpc-js, plus grpc.health.v1 and server reflection for grpcurl.
+import os from 'node:os';
 import { Server, ServerCredentials, type ChannelOptions } from '@grpc/grpc-js';
 import { HealthImplementation, type ServingStatus } from 'grpc-health-check';
 import { log } from '../../log.js';
@@ -44,8 +45,6 @@ const SERVER_OPTIONS: ChannelOptions = {
   'grpc.keepalive_timeout_ms': 20_000, // … and dropped when a ping goes unanswered for 20 s
 };
 
-const DEFAULT_HOSTS = ['[::]', '0.0.0.0'];
-
 /** Health-checked service names: '' is the whole server (what `grpc_health_probe` asks by default). */
 const HEALTH_NAMES = ['', ...SERVICE_NAMES.map((name) => `${PROTO_PACKAGE}.${name}`)];
 
@@ -53,20 +52,16 @@ function setHealth(health: HealthImplementation, status: ServingStatus): void {
   for (const name of HEALTH_NAMES) health.setStatus(name, status);
 }
 
-function bindOnce(server: Server, host: string, port: number): Promise<number> {
+function bind(server: Server, host: string, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     server.bindAsync(`${host}:${port}`, ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
   });
 }
 
-/** Binds `host`, or the first of {@link DEFAULT_HOSTS} this machine supports. */
-async function bind(server: Server, host: string | undefined, port: number): Promise<number> {
-  if (host !== undefined) return bindOnce(server, host, port);
-  try {
-    return await bindOnce(server, DEFAULT_HOSTS[0]!, port);
-  } catch {
-    return bindOnce(server, DEFAULT_HOSTS[1]!, port); // no IPv6 here
-  }
+/** Every interface: dual-stack `[::]` where this machine has IPv6, else `0.0.0.0`. */
+function defaultHost(): string {
+  const hasIpv6 = Object.values(os.networkInterfaces()).some((list) => list?.some((i) => i.family === 'IPv6'));
+  return hasIpv6 ? '[::]' : '0.0.0.0';
 }
 
 function shutdown(server: Server, health: HealthImplementation): Promise<void> {
@@ -100,7 +95,7 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
   health.addToServer(server);
   addReflection(server);
 
-  const port = await bind(server, opts.host, opts.port);
+  const port = await bind(server, opts.host ?? defaultHost(), opts.port);
   setHealth(health, 'SERVING');
   return { port, close: () => shutdown(server, health) };
 }
