@@ -19,13 +19,16 @@ export interface LoadOptions {
   workers: number;
 }
 
+/** Connections for the fixed-rate latency run: autocannon paces each connection, so many connections burst. */
+const LATENCY_CONNECTIONS = 10;
+
 async function load(url: string, body: string, headers: Record<string, string>, o: LoadOptions, rate?: number) {
   const r = await autocannon({
     url,
     method: 'POST',
     headers: { 'content-type': 'application/json', ...headers },
     body,
-    connections: o.connections,
+    connections: rate ? LATENCY_CONNECTIONS : o.connections,
     pipelining: o.pipelining,
     duration: o.durationSec,
     ...(rate ? { overallRate: rate } : {}),

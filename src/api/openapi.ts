@@ -1,0 +1,184 @@
+// The OpenAPI 3 document of the REST API, generated from the protos' google.api.http rules and comments, and its Redoc page.
+import { createRequire } from 'node:module';
+import type protobuf from 'protobufjs';
+import { loadCommentedRoot, PROTO_PACKAGE, protoRoutes } from './grpc/proto.js';
+import {
+  componentName,
+  descriptionOf,
+  fieldSchema,
+  isRestField,
+  messageRef,
+  messageSchema,
+  reachableMessages,
+  type Schema,
+} from './openapi-schema.js';
+import type { RouteSpec } from './routes.js';
+
+/** Where the REST app serves the document. */
+export const OPENAPI_PATH = '/openapi.json';
+/** Where the REST app serves the Redoc page. */
+export const DOCS_PATH = '/docs';
+/** Where the REST app serves the Redoc script (the file at `docsHtml().scriptPath`). */
+export const DOCS_SCRIPT_PATH = '/docs/redoc.standalone.js';
+
+/** Error statuses every operation may answer (SPEC §5), with what they mean here. */
+const ERRORS: Readonly<Record<number, string>> = {
+  400: 'Invalid request: bad JSON, a wrong type, a missing or invalid field, an unknown page token.',
+  401: 'Missing or malformed `Authorization: Bearer <key>`, or an unknown or invalidated key.',
+  403: "The key acts outside its scope (another organisation, another project, or an operator-only call).",
+  404: 'An object named by the request does not exist.',
+  409: 'The name is already taken.',
+  413: 'The body is too large: 16 MiB for `/v1/check`, 1 MiB elsewhere.',
+  429: "The key's rate limit is exhausted; retry after `Retry-After` seconds.",
+  500: 'Internal error (the cause is logged, never sent).',
+};
+
+/** Whether `route` can answer `status`: 409 only where something is named (creations, updates), 413 only with a body. */
+function answers(route: RouteSpec, status: number): boolean {
+  if (status === 409) return route.method === 'POST' || route.method === 'PATCH';
+  if (status === 413) return route.body === '*';
+  return true;
+}
+
+const RATE_HEADERS = {
+  'X-RateLimit-Limit': { description: "Requests per minute of the key's plan (limited keys only).", schema: { type: 'integer' } },
+  'X-RateLimit-Remaining': { description: 'Requests left in the current budget.', schema: { type: 'integer' } },
+  'X-RateLimit-Reset': { description: 'Seconds until the budget is full again.', schema: { type: 'integer' } },
+};
+
+const ERROR_SCHEMA: Schema = {
+  type: 'object',
+  description: 'Every error has this shape; over gRPC the same body travels in the `permio-error` trailer.',
+  required: ['error'],
+  properties: {
+    error: {
+      type: 'object',
+      required: ['code', 'message'],
+      properties: {
+        code: { type: 'integer', description: 'The HTTP status.' },
+        message: { type: 'string', description: 'What went wrong.' },
+        details: { type: 'array', description: 'What was sent and the limit, e.g. the unknown permission ids.', items: { type: 'object' } },
+      },
+    },
+  },
+};
+
+function errorResponse(status: number): Schema {
+  return {
+    description: ERRORS[status],
+    ...(status === 429 ? { headers: { 'Retry-After': { schema: { type: 'integer' } }, ...RATE_HEADERS } } : {}),
+    content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+  };
+}
+
+const pathParams = (path: string) => new Set([...path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]!));
+
+/** One operation: path parameters, then query parameters (no body) or a JSON body (`body: "*"`). */
+function operation(route: RouteSpec, method: protobuf.Method): Schema {
+  const request = method.resolvedRequestType!;
+  const response = method.resolvedResponseType!;
+  const inPath = pathParams(route.path);
+  const fields = request.fieldsArray.filter(isRestField);
+  const param = (f: protobuf.Field, where: 'path' | 'query') => {
+    const { description, ...schema } = fieldSchema(f);
+    return { name: f.name, in: where, required: where === 'path', description, schema };
+  };
+  const parameters = [
+    ...fields.filter((f) => inPath.has(f.name)).map((f) => param(f, 'path')),
+    ...(route.body === '' ? fields.filter((f) => !inPath.has(f.name)).map((f) => param(f, 'query')) : []),
+  ];
+  const errors = Object.keys(ERRORS)
+    .map(Number)
+    .filter((s) => answers(route, s));
+  return {
+    operationId: route.rpc,
+    tags: [route.service],
+    summary: route.rpc,
+    ...descriptionOf(method.comment),
+    ...(parameters.length > 0 ? { parameters } : {}),
+    ...(route.body === '*'
+      ? { requestBody: { required: true, content: { 'application/json': { schema: messageSchema(request, { omit: inPath }) } } } }
+      : {}),
+    responses: {
+      200: {
+        description: 'OK',
+        headers: RATE_HEADERS,
+        content: { 'application/json': { schema: messageRef(response) } },
+      },
+      ...Object.fromEntries(errors.map((s) => [s, { $ref: `#/components/responses/E${s}` }])),
+    },
+  };
+}
+
+let document: Schema | undefined;
+
+/**
+ * The OpenAPI 3.0 document of every REST route: paths from the `google.api.http` annotations, parameters from
+ * path templates and (for GET/DELETE) the other request fields, bodies and responses from the messages,
+ * descriptions from the proto comments, bearer-key security and the shared error shape. Built once; the same
+ * object is returned on every call (do not mutate it).
+ */
+export function buildOpenApi(): Schema {
+  if (document !== undefined) return document;
+  const root = loadCommentedRoot();
+  const services = new Map(protoRoutes().map((r) => [r.service, root.lookupService(`${PROTO_PACKAGE}.${r.service}`)]));
+  const paths: Record<string, Record<string, Schema>> = {};
+  const messages = new Map<string, protobuf.Type>();
+  for (const route of protoRoutes()) {
+    const method = services.get(route.service)!.methods[route.rpc]!;
+    (paths[route.path] ??= {})[route.method.toLowerCase()] = operation(route, method);
+    reachableMessages(method.resolvedResponseType!, messages);
+  }
+  document = {
+    openapi: '3.0.3',
+    info: {
+      title: 'Permio API',
+      version: 'v1',
+      description:
+        'Self-hosted hierarchical authorization. REST is a transcoding of the gRPC services in `proto/permio/v1/` ' +
+        '(package `permio.v1`): the same operations, fields and errors on both transports.',
+    },
+    servers: [{ url: '/', description: 'The server serving this document' }],
+    tags: [...services].map(([name, service]) => ({ name, ...descriptionOf(service.comment) })),
+    security: [{ bearerAuth: [] }],
+    paths,
+    components: {
+      securitySchemes: {
+        bearerAuth: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'An API key, `perms_api_…`: the operator key, an organisation key or a project key.',
+        },
+      },
+      schemas: {
+        ...Object.fromEntries([...messages.values()].map((t) => [componentName(t), messageSchema(t, { required: true })])),
+        Error: ERROR_SCHEMA,
+      },
+      responses: Object.fromEntries(Object.keys(ERRORS).map((s) => [`E${s}`, errorResponse(Number(s))])),
+    },
+  };
+  return document;
+}
+
+/**
+ * The Redoc page rendering {@link OPENAPI_PATH}, and the absolute path of the locally installed Redoc bundle that
+ * must be served at {@link DOCS_SCRIPT_PATH} (no CDN, no network).
+ */
+export function docsHtml(): { html: string; scriptPath: string } {
+  const scriptPath = createRequire(import.meta.url).resolve('redoc/bundles/redoc.standalone.js');
+  const html = `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Permio API</title>
+<style>body { margin: 0; padding: 0; }</style>
+</head>
+<body>
+<redoc spec-url="${OPENAPI_PATH}"></redoc>
+<script src="${DOCS_SCRIPT_PATH}"></script>
+</body>
+</html>
+`;
+  return { html, scriptPath };
+}
