@@ -43,10 +43,12 @@ export function principalCount(grants: number): number {
   return Math.max(100, Math.min(MAX_PRINCIPALS, Math.floor(grants / GRANTS_PER_PRINCIPAL)));
 }
 
+/** Id of the p-th permission. */
 export function permissionId(p: number): string {
   return `perm_${p}`;
 }
 
+/** Id of the r-th role. */
 export function roleId(r: number): string {
   return `role_${r}`;
 }

@@ -28,6 +28,11 @@ export function principalBit(principal: number): number {
   return 1 << (Math.imul(principal, 0x9e3779b1) >>> 27); // top 5 bits of a Fibonacci hash
 }
 
+/**
+ * Nodes are ints (root 0). Each grant record keeps the principal's direct permission bits, its role
+ * field ({@link GrantRoles}) and its effective bits (direct | expanded roles), so a check only ORs
+ * words. At 10 M grants: 20 B records in a 2^24-slot table, edges and strings ≈ 40 B/grant (bench).
+ */
 export class GrantTrie {
   /** Segment strings → ids, looked up by offset into a URI. */
   readonly segments = new InternTable();
@@ -39,9 +44,10 @@ export class GrantTrie {
   grants: PairTable;
   /** Bloom bits ({@link principalBit}) of the principals granted on the root. */
   rootBloom = 0;
-  readonly roles = new GrantRoles();
+  private readonly roles = new GrantRoles();
   private nodeCount = 1; // the root
 
+  /** @param words permission mask words per record (1 up to 32 permissions); see {@link widen}. */
   constructor(public words: number) {
     this.grants = new PairTable(GRANT_HEADER + 2 * words);
   }

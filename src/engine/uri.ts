@@ -26,9 +26,8 @@ export function validateResourceUri(uri: string): string | null {
   // '/a/' => '/a'; but '//' strips to '/' through an empty segment, which stays invalid
   const end = len > 1 && uri.charCodeAt(len - 1) === SLASH ? len - 1 : len;
   if (end === 1 && len === 2) return 'empty segment';
-  let bytes = len - end; // the ignored trailing '/' still counts: the limit is on the URI as sent
+  let bytes = 1 + (len - end); // the leading '/', and an ignored trailing one: the limit is on the URI as sent
   let segStart = 1;
-  bytes += 1; // the leading '/'
   for (let i = 1; i <= end; i++) {
     const c = i < end ? uri.charCodeAt(i) : SLASH; // a virtual '/' closes the last segment
     if (c === SLASH) {

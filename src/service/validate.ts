@@ -44,7 +44,8 @@ export function checkPattern(field: string, value: string, pattern: RegExp, desc
 
 /** 1–max printable characters. */
 export function checkPrintable(field: string, value: string, max: number): string {
-  if ([...value].length > max || CONTROL.test(value)) {
+  const chars = [...value].length;
+  if (chars === 0 || chars > max || CONTROL.test(value)) {
     throw Errors.invalidField(field, `must be 1–${max} printable characters`);
   }
   return value;

@@ -17,15 +17,33 @@ function asciiJson(value: unknown): string {
 }
 
 /**
+ * Trailers travel as HTTP/2 headers: past the peer's header-list limit a grpc-js client is left hanging (a Grant
+ * naming 5,000 unknown permissions did), and C-core clients refuse metadata above 8 KiB by default. So the status
+ * message is cut at {@link MAX_STATUS_MESSAGE_CHARS} and the trailer loses its `details` past
+ * {@link MAX_ERROR_TRAILER_CHARS}, keeping all trailers well under 8 KiB; REST still sends them whole.
+ */
+export const MAX_STATUS_MESSAGE_CHARS = 1024;
+/** See {@link MAX_STATUS_MESSAGE_CHARS}. */
+export const MAX_ERROR_TRAILER_CHARS = 4096;
+
+const truncate = (text: string, max: number) => (text.length <= max ? text : `${text.slice(0, max - 1)}…`);
+
+/** The {@link ERROR_METADATA_KEY} value: the REST error body, without `details` if they would not fit. */
+function errorTrailer(status: number, message: string, details: unknown[] | undefined): string {
+  const full = asciiJson({ error: { code: status, message, ...(details === undefined ? {} : { details }) } });
+  return full.length <= MAX_ERROR_TRAILER_CHARS ? full : asciiJson({ error: { code: status, message } });
+}
+
+/**
  * Any thrown value → the error a grpc-js unary callback expects. A PermioError keeps its message, gets the code
  * of `grpcCodeFor(status)`, the {@link ERROR_METADATA_KEY} trailer and its extra headers (`retry-after`,
  * `x-ratelimit-*`) as trailers too; anything else becomes INTERNAL "Internal error".
  */
 export function toServiceError(err: unknown): ServerErrorResponse {
   const e = toPermioError(err);
+  const message = truncate(e.message, MAX_STATUS_MESSAGE_CHARS);
   const metadata = new Metadata();
-  const body = { code: e.status, message: e.message, ...(e.details === undefined ? {} : { details: e.details }) };
-  metadata.set(ERROR_METADATA_KEY, asciiJson({ error: body }));
+  metadata.set(ERROR_METADATA_KEY, errorTrailer(e.status, message, e.details));
   for (const [key, value] of Object.entries(e.headers ?? {})) metadata.set(key.toLowerCase(), value);
-  return Object.assign(new Error(e.message), { code: grpcCodeFor(e.status), details: e.message, metadata });
+  return Object.assign(new Error(message), { code: grpcCodeFor(e.status), details: message, metadata });
 }

@@ -6,7 +6,7 @@ import { METRICS_CONTENT_TYPE, renderMetrics } from '../../metrics.js';
 import type { PermioService } from '../../service/service.js';
 import type { Input } from '../../service/validate.js';
 import { ROUTES } from '../routes.js';
-import { MAX_BODY_BYTES, MAX_CHECK_BODY_BYTES, parseJsonObject, readBody } from './body.js';
+import { drainBody, MAX_BODY_BYTES, MAX_CHECK_BODY_BYTES, parseJsonObject, readBody } from './body.js';
 import { sendError, sendJson, sendText, type ResponseState } from './reply.js';
 import { Router } from './router.js';
 
@@ -81,7 +81,6 @@ export function startRestServer(opts: RestOptions): Promise<RestServer> {
     const page = method === 'GET' ? opts.pages?.[path] : undefined;
     if (page !== undefined) return sendText(res, state, page.contentType, page.body());
 
-    // A body we refuse before reading would be left on the connection: answer, then close it.
     const hasBody = contentLength > 0 || req.getHeader('transfer-encoding') !== '';
     let rateHeaders: Record<string, string> | undefined;
     const debugAction = method === 'POST' ? opts.debugActions?.[path] : undefined;
@@ -120,7 +119,8 @@ export function startRestServer(opts: RestOptions): Promise<RestServer> {
         }
       });
     } catch (err) {
-      sendError(res, state, err, rateHeaders, hasBody);
+      if (hasBody) drainBody(res, () => sendError(res, state, err, rateHeaders));
+      else sendError(res, state, err, rateHeaders);
     }
   });
 

@@ -9,8 +9,16 @@ export const MAX_BODY_BYTES = 1024 * 1024; // SPEC §5: every other route
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
- * Collects the body (chunks are copied: uWS reuses their memory). Calls `done` with the bytes or a 413 error.
- * `declaredLength` (Content-Length) lets an oversized body be refused before it is read.
+ * Past the limit, this much more is read and dropped before answering 413, so a client that writes its
+ * whole body before reading sees the answer instead of a reset; beyond it the connection is cut short.
+ */
+const MAX_DISCARD_BYTES = 64 * 1024 * 1024;
+
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * Collects the body (chunks are copied: uWS reuses their memory). Calls `done` once, with the bytes or a 413.
+ * An oversized body (by Content-Length or as it streams) is drained, not stored, and then refused.
  */
 export function readBody(
   res: HttpResponse,
@@ -18,21 +26,26 @@ export function readBody(
   declaredLength: number,
   done: (err: PermioError | null, body: Buffer) => void,
 ): void {
-  if (declaredLength > limit) {
-    done(Errors.payloadTooLarge(limit), Buffer.alloc(0));
-    return;
-  }
-  let buffer = declaredLength > 0 ? Buffer.allocUnsafe(declaredLength) : Buffer.alloc(0);
+  let oversized = declaredLength > limit;
+  let buffer = declaredLength > 0 && !oversized ? Buffer.allocUnsafe(declaredLength) : EMPTY;
   let length = 0;
-  let failed = false;
+  let received = 0;
+  let finished = false;
   res.onData((chunk, isLast) => {
-    if (failed) return;
-    const bytes = new Uint8Array(chunk);
-    if (length + bytes.length > limit) {
-      failed = true;
-      done(Errors.payloadTooLarge(limit), Buffer.alloc(0));
+    if (finished) return;
+    received += chunk.byteLength;
+    if (!oversized && length + chunk.byteLength > limit) {
+      oversized = true;
+      buffer = EMPTY;
+    }
+    if (oversized) {
+      if (isLast || received > limit + MAX_DISCARD_BYTES) {
+        finished = true;
+        done(Errors.payloadTooLarge(limit), EMPTY);
+      }
       return;
     }
+    const bytes = new Uint8Array(chunk);
     if (length + bytes.length > buffer.length) {
       const grown = Buffer.allocUnsafe(Math.min(limit, Math.max(2 * buffer.length, length + bytes.length)));
       buffer.copy(grown, 0, 0, length);
@@ -40,8 +53,19 @@ export function readBody(
     }
     buffer.set(bytes, length);
     length += bytes.length;
-    if (isLast) done(null, buffer.subarray(0, length));
+    if (isLast) {
+      finished = true;
+      done(null, buffer.subarray(0, length));
+    }
   });
+}
+
+/**
+ * Reads and drops a body we refuse before parsing it (401, 404, 405, 429), then calls `done`: answering
+ * only once the client has finished sending keeps it from seeing a reset instead of the error.
+ */
+export function drainBody(res: HttpResponse, done: () => void): void {
+  readBody(res, 0, 0, () => done());
 }
 
 /** UTF-8 + JSON.parse once; an empty body is `{}`. Anything but a JSON object → 400. */
