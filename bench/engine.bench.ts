@@ -80,7 +80,7 @@ function measureImpl(impl: 'engine' | 'naive', grants: number, singles: Query[],
   const checker: Checker = built;
   let passed = 0;
   for (const q of singles) if (checker.check(q.principal, q.uris, q.permissions).passed) passed++;
-  const row: EngineBenchRow = {
+  return {
     impl,
     grants,
     buildSeconds,
@@ -90,8 +90,6 @@ function measureImpl(impl: 'engine' | 'naive', grants: number, singles: Query[],
     byteSizePerGrant: built instanceof ProjectIndex ? built.byteSize() / grants : null,
     passRate: passed / singles.length,
   };
-  if (built instanceof ProjectIndex && built.grantCount > grants) throw new Error('grant count exceeds generated grants');
-  return row;
 }
 
 function buildEngine(grants: number): ProjectIndex {

@@ -81,7 +81,7 @@ function operation(route: RouteSpec, method: protobuf.Method): Schema {
   const fields = request.fieldsArray.filter(isRestField);
   const param = (f: protobuf.Field, where: 'path' | 'query') => {
     const { description, ...schema } = fieldSchema(f);
-    return { name: f.name, in: where, required: where === 'path', description, schema };
+    return { name: f.name, in: where, required: where === 'path', ...(description ? { description } : {}), schema };
   };
   const parameters = [
     ...fields.filter((f) => inPath.has(f.name)).map((f) => param(f, 'path')),

@@ -1,5 +1,6 @@
 // The write commands the writer thread accepts; inputs are validated (shapes, formats) before they are sent.
 import type { Plan } from '../config.js';
+import type { ApiLogRecord } from './records.js';
 
 export type WriteCommand =
   | { op: 'createOrganisation'; name: string; user_id: string; plan: Plan; rate_limit_per_minute: number }
@@ -8,6 +9,7 @@ export type WriteCommand =
   | { op: 'removeUser'; organisation_id: string; user_id: string }
   | { op: 'createInvitation'; organisation_id: string; email: string; token: string; ttl_ms: number }
   | { op: 'acceptInvitation'; token: string; user_id: string }
+  | { op: 'appendLogs'; entries: Omit<ApiLogRecord, 'id'>[]; max_age_ms: number; max_per_org: number }
   | { op: 'createProject'; organisation_id: string; name: string }
   | { op: 'deleteProject'; organisation_id: string; name: string }
   | { op: 'createApiKey'; organisation_id: string; project_name: string; name: string; hash: string }

@@ -15,6 +15,7 @@
 // grants        [projectId, userId, uri]          GrantRecord
 // grantOrder    [projectId, userId, seq]          uri               (creation order of a user's grants)
 // invitations   [token]                           InvitationRecord
+// apiLogs       [orgId, seq]                      ApiLogRecord      (seq order = time order)
 
 export const DB_NAMES = [
   'meta',
@@ -30,6 +31,7 @@ export const DB_NAMES = [
   'grants',
   'grantOrder',
   'invitations',
+  'apiLogs',
 ] as const;
 
 export type DbName = (typeof DB_NAMES)[number];

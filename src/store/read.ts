@@ -3,6 +3,7 @@ import type { Store } from './env.js';
 import { prefixRange } from './keys.js';
 import type {
   ApiKeyRecord,
+  ApiLogRecord,
   GrantRecord,
   InvitationRecord,
   OrgRecord,
@@ -80,6 +81,11 @@ export class StoreReader {
       out.push([key[2] as number, value as string]);
     }
     return out;
+  }
+
+  /** An organisation's API call log, oldest first. */
+  apiLogs(orgId: string): ApiLogRecord[] {
+    return this.values(this.db.apiLogs.getRange(prefixRange([orgId])));
   }
 
   invitation(token: string): InvitationRecord | undefined {

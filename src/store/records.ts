@@ -64,6 +64,25 @@ export interface GrantRecord {
   r: string[];
 }
 
+/** One external API call, recorded asynchronously (secrets redacted, bodies truncated). */
+export interface ApiLogRecord {
+  id: string;
+  time: string;
+  organisation_id: string;
+  /** The calling key's id (`apikey_…`, or `operator`). */
+  actor: string;
+  transport: 'rest' | 'grpc';
+  /** The RPC name, e.g. `Check`. */
+  rpc: string;
+  /** `POST /v1/check` for REST, `/permio.v1.PermissionsService/Check` for gRPC. */
+  route: string;
+  status: number;
+  latency_ms: number;
+  /** Request and response bodies as JSON text. */
+  request: string;
+  response: string;
+}
+
 export interface InvitationRecord {
   id: string;
   organisation_id: string;

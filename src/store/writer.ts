@@ -8,6 +8,7 @@ import type { Store } from './env.js';
 import { prefixRange, SEQ_KEY, type Key } from './keys.js';
 import type {
   ApiKeyRecord,
+  ApiLogRecord,
   GrantRecord,
   InvitationRecord,
   OrgRecord,
@@ -24,11 +25,14 @@ export const DEFAULT_PROJECT = 'default';
 
 const SEQ_DIGITS = 10; // base36: 3.6e15 ids before the width grows
 const ID_RANDOM_BYTES = 4;
+const LOG_AGE_SCAN = 1000; // expired call-log entries removed per batch and organisation, at most
 
 /** Owns the read-write side of the store; used only by the writer thread. */
 export class StoreWriter {
   private seq: number;
   private readonly db: Store['dbs'];
+  /** Call-log entries per organisation, counted once and then kept up to date (retention by size). */
+  private readonly logCounts = new Map<string, number>();
 
   constructor(private readonly store: Store) {
     this.db = store.dbs;
@@ -81,6 +85,7 @@ export class StoreWriter {
       case 'removeUser': return this.removeUser(cmd);
       case 'createInvitation': return this.createInvitation(cmd);
       case 'acceptInvitation': return this.acceptInvitation(cmd);
+      case 'appendLogs': return this.appendLogs(cmd);
       case 'createProject': return ok(this.createProject(cmd.organisation_id, cmd.name));
       case 'deleteProject': return this.deleteProject(cmd);
       case 'createApiKey': return this.createApiKey(cmd);
@@ -185,6 +190,33 @@ export class StoreWriter {
     this.putUser(inv.organisation_id, cmd.user_id, inv.email);
     this.db.invitations.removeSync([cmd.token]);
     return ok({ organisation_id: inv.organisation_id });
+  }
+
+  // ── API call log ──────────────────────────────────────────────────────────
+
+  /** Appends a batch of call records, then applies retention to the organisations it touched. */
+  private appendLogs(cmd: Extract<WriteCommand, { op: 'appendLogs' }>): WriteResult {
+    const orgs = new Set<string>();
+    for (const entry of cmd.entries) {
+      const seq = this.nextSeq();
+      if (this.logCounts.has(entry.organisation_id)) this.logCounts.set(entry.organisation_id, this.logCounts.get(entry.organisation_id)! + 1);
+      this.db.apiLogs.putSync([entry.organisation_id, seq], { id: `log_${seq.toString(36).padStart(SEQ_DIGITS, '0')}`, ...entry });
+      orgs.add(entry.organisation_id);
+    }
+    const cutoff = new Date(Date.now() - cmd.max_age_ms).toISOString();
+    for (const orgId of orgs) {
+      const count = this.logCounts.get(orgId) ?? this.db.apiLogs.getKeysCount(prefixRange([orgId]));
+      let over = count - cmd.max_per_org;
+      let removed = 0;
+      for (const { key, value } of [...this.db.apiLogs.getRange({ ...prefixRange([orgId]), limit: Math.max(over, 0) + LOG_AGE_SCAN })]) {
+        if (over <= 0 && (value as ApiLogRecord).time >= cutoff) break; // oldest first: the rest is younger
+        this.db.apiLogs.removeSync(key);
+        over--;
+        removed++;
+      }
+      this.logCounts.set(orgId, count - removed);
+    }
+    return ok({});
   }
 
   // ── projects and keys ─────────────────────────────────────────────────────

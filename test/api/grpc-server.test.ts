@@ -11,6 +11,7 @@ import type { Caller } from '../../src/service/caller.js';
 import { startGrpcServer, type GrpcServer, type ServiceLike } from '../../src/api/grpc/server.js';
 import { protoRoutes } from '../../src/api/grpc/proto.js';
 import { MAX_REQUEST_BYTES } from '../../src/api/grpc/request.js';
+import { MAX_STATUS_MESSAGE_CHARS } from '../../src/api/grpc/status.js';
 import { grpcClient, type GrpcClient } from '../helpers/grpc-client.js';
 
 const CALLER: Caller = { kind: 'organisation', keyId: 'apikey_1', organisationId: 'org_1', projectName: undefined };
@@ -196,6 +197,18 @@ describe('errors', () => {
     expect(res.body).toEqual({
       error: { code: 400, message: 'Invalid request: unknown permissions: perm_x, perm_y', details: [{ unknown_permissions: ['perm_x', 'perm_y'] }] },
     });
+  });
+
+  test('a huge error is cut to fit the trailers instead of leaving the call hanging', async () => {
+    const ids = Array.from({ length: 5000 }, (_, i) => `perm_${'x'.repeat(20)}${i}`);
+    fake.answer = async () => {
+      throw Errors.unknownPermissions(ids);
+    };
+    const res = await client.call('Grant', { permissions: ids }, { deadlineMs: 5000 });
+    expect(res.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(res.message).toHaveLength(MAX_STATUS_MESSAGE_CHARS);
+    expect(res.message).toMatch(/^Invalid request: unknown permissions: perm_x+0, .*…$/);
+    expect(res.body).toEqual({ error: { code: 400, message: res.message } }); // details dropped: they would not fit
   });
 
   test('anything but a PermioError → INTERNAL "Internal error"; the cause is logged, never sent', async () => {

@@ -109,6 +109,16 @@ function validProbes(r: string): string[] {
   return out;
 }
 
+/** SPEC §4 validity, naively: leading '/', ≤1024 bytes, no control characters, no empty/'.'/'..' segments. */
+function isValidUri(uri: string): boolean {
+  if (!uri.startsWith('/') || Buffer.byteLength(uri) > 1024) return false;
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(uri)) return false;
+  if (uri === '/') return true;
+  const trimmed = uri.endsWith('/') ? uri.slice(0, -1) : uri;
+  return trimmed.slice(1).split('/').every((s) => s !== '' && s !== '.' && s !== '..');
+}
+
 /** Distinct by the resource they denote (a trailing '/' is ignored), first spelling kept. */
 function distinctResources(uris: readonly string[]): string[] {
   const seen = new Set<string>();
@@ -206,19 +216,20 @@ describe.each(CASE_FILES)('check cases: $file', ({ cases }) => {
     const allNames = [...c.permissions, 'no.such.permission'];
     const principals = [...new Set(c.grants.map((g) => g.user_id))];
     const granted = [...new Set(c.grants.map((g) => g.resource_uri))];
-    const probes = distinctResources(granted.flatMap(validProbes)).filter((u) => Buffer.byteLength(u) <= 1024);
+    const probes = distinctResources(granted.flatMap(validProbes)).filter(isValidUri);
     for (const principal of principals) {
       const got = await check(project, principal, probes, allNames);
       expect(got, `probes for ${principal}: ${JSON.stringify(probes)}`).toEqual(modelCheck(c, principal, probes, allNames));
     }
     for (const r of granted) {
       for (const bad of invalidProbes(r)) {
-        const res = await api.post('/v1/check', checkBody(project, principals[0]!, [bad], allNames));
-        expectError(res, 400);
+        expect(isValidUri(bad), `model: ${JSON.stringify(bad)} is invalid`).toBe(false);
+        const ctx = `probe ${JSON.stringify(bad)}`;
+        expectError(await api.post('/v1/check', checkBody(project, principals[0]!, [bad], allNames)), 400, [], ctx);
         // One invalid URI among valid ones still refuses the whole request.
-        expectError(await api.post('/v1/check', checkBody(project, principals[0]!, [r, bad, '/ok'], allNames)), 400);
+        expectError(await api.post('/v1/check', checkBody(project, principals[0]!, [r, bad, '/ok'], allNames)), 400, [], ctx);
         // Grants refuse it too, and nothing is written.
-        expectError(await api.post('/v1/grants', { project_name: project, user_id: 'probe', resource_uri: bad, permissions: [c.permissions[0]] }), 400);
+        expectError(await api.post('/v1/grants', { project_name: project, user_id: 'probe', resource_uri: bad, permissions: [c.permissions[0]] }), 400, [], ctx);
       }
     }
     expect(ok(await api.get(`/v1/grants?project_name=${project}&user_id=probe`)).total_items).toBe(0);
@@ -368,12 +379,13 @@ describe('grants', () => {
   it('resource URIs: invalid forms → 400 on grant, revoke and list; ≤1024 bytes as sent', async () => {
     const project = await newProject();
     const r = ok(await api.post('/v1/permissions', { project_name: project, name: 'doc.read' }));
-    const bad = ['', 'x', 'teams/eng', '//', '/a//b', '/a/', '/..', '/.', '/a/../b', '/a/./b', '/a/..', '/a/.', '/a\u0000', '/a\nb', '/a\u007f', '/a\u0085', '/' + 'x'.repeat(1024), '/' + '\u00e9'.repeat(512)];
+    const bad = ['', 'x', 'teams/eng', '//', '/a//b', '/a/', '/..', '/.', '/a/../b', '/a/./b', '/a/..', '/a/.', '/a\u0000', '/a\nb', '/a\u007f', '/a\u001b[31m', '/' + 'x'.repeat(1024), '/' + '\u00e9'.repeat(512)];
     const refused = bad.filter((u) => u !== '/a/'); // '/a/' is valid: a trailing slash is ignored
     for (const uri of refused) {
-      expectError(await api.post('/v1/grants', { project_name: project, user_id: 'u', resource_uri: uri, permissions: [r.id] }), 400, ['resource_uri']);
-      expectError(await api.del('/v1/grants', { project_name: project, user_id: 'u', resource_uri: uri, permissions: [r.id] }), 400, ['resource_uri']);
-      if (uri !== '') expectError(await api.get(`/v1/grants?project_name=${project}&user_id=u&resource_uri=${encodeURIComponent(uri)}`), 400, ['resource_uri']);
+      const ctx = `resource_uri ${JSON.stringify(uri)}`;
+      expectError(await api.post('/v1/grants', { project_name: project, user_id: 'u', resource_uri: uri, permissions: [r.id] }), 400, ['resource_uri'], ctx);
+      expectError(await api.del('/v1/grants', { project_name: project, user_id: 'u', resource_uri: uri, permissions: [r.id] }), 400, ['resource_uri'], ctx);
+      if (uri !== '') expectError(await api.get(`/v1/grants?project_name=${project}&user_id=u&resource_uri=${encodeURIComponent(uri)}`), 400, ['resource_uri'], ctx);
     }
     expect(ok(await api.get(`/v1/grants?project_name=${project}&user_id=u`)).total_items).toBe(0);
     // Exactly 1024 bytes is accepted (ASCII and multi-byte), one more is not.
@@ -392,6 +404,15 @@ describe('grants', () => {
     // 1024 bytes as sent: a trailing '/' counts.
     expectError(await api.post('/v1/check', checkBody(project, 'u', [ascii1024 + '/'], ['doc.read'])), 400);
     expect(await check(project, 'u', ['/' + 'x'.repeat(1022) + '/'], ['doc.read'])).toEqual(missingAll(['/' + 'x'.repeat(1022) + '/'], ['doc.read']));
+  });
+
+  it('C1 control characters (U+0080–U+009F) in a resource URI → 400, as for principal ids', async () => {
+    const project = await newProject();
+    const r = ok(await api.post('/v1/permissions', { project_name: project, name: 'doc.read' }));
+    for (const uri of ['/a\u0085', '/a\u0080b', '/\u009f']) {
+      expectError(await api.post('/v1/grants', { project_name: project, user_id: 'u', resource_uri: uri, permissions: [r.id] }), 400, ['resource_uri']);
+      expectError(await api.post('/v1/check', checkBody(project, 'u', [uri], ['doc.read'])), 400, ['resource_uris']);
+    }
   });
 
   it('list grants: user_id is required; pages of 2 cover every entry once, in creation order', async () => {
@@ -474,6 +495,13 @@ describe('check', () => {
       expect(res.body.error.message).toContain('10000');
       expect(res.body.error.message).toContain(String(t.count));
     }
+  });
+
+  it('a URI repeated with and without its trailing / is one resource, answered once at its first position, echoed as sent', async () => {
+    const project = await newProject();
+    ok(await api.post('/v1/permissions', { project_name: project, name: 'doc.read' }));
+    expect(await check(project, 'u', ['/x/', '/y', '/x', '/y/'], ['doc.read'])).toEqual(missingAll(['/x/', '/y'], ['doc.read']));
+    expect(await check(project, 'u', ['/', '/'], ['doc.read', 'doc.read'])).toEqual(missingAll(['/'], ['doc.read']));
   });
 
   it('read-your-writes: every check after a 200 sees the write, across projects and workers', async () => {

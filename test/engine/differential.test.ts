@@ -242,7 +242,7 @@ describe('ProjectIndex matches the naive reference', () => {
         }
         sweep(index, naive);
       }),
-      { numRuns: 400 },
+      { numRuns: 1500 },
     );
   });
 
@@ -258,7 +258,39 @@ describe('ProjectIndex matches the naive reference', () => {
         for (const op of ops.slice(cut % (ops.length + 1))) applyTo(index, op);
         sweep(index, naive);
       }),
-      { numRuns: 300 },
+      { numRuns: 800 },
+    );
+  });
+
+  test('under churn large enough to grow and shrink the packed tables', { timeout: 60_000 }, () => {
+    const principals = 40;
+    const uris = 400;
+    const checkedPairs = 2000;
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.nat(principals - 1), fc.nat(uris - 1), fc.nat(3), fc.boolean()), { minLength: 3000, maxLength: 6000 }), (steps) => {
+        const index = new ProjectIndex();
+        const naive = new NaiveIndex();
+        const setup: Op[] = [['perm', 'p0', 'read'], ['perm', 'p1', 'write'], ['perm', 'p2', 'admin'], ['role', 'r0', ['p0', 'p1']]];
+        const uriOf = (n: number) => `/${n % 7}/${n % 13}/${n}`;
+        const ops: Op[] = [...setup];
+        for (const [who, where, what, add] of steps) {
+          const perms = what === 3 ? [] : [`p${what}`];
+          const roles = what === 3 ? ['r0'] : [];
+          ops.push([add ? 'grant' : 'revoke', `user${who}`, uriOf(where), perms, roles]);
+        }
+        for (const op of ops) {
+          applyTo(index, op);
+          naive.apply(op);
+        }
+        expect(index.grantCount).toBe(naive.grantCount);
+        for (let k = 0; k < checkedPairs; k++) {
+          const who = `user${(k * 7) % principals}`;
+          const uri = k % 2 === 0 ? uriOf((k * 13) % uris) : `/${k % 7}/${k % 13}`;
+          const names = ['read', 'write', 'admin'];
+          expect(index.check(who, [uri], names)).toEqual(naive.check(who, [uri], names));
+        }
+      }),
+      { numRuns: 15 },
     );
   });
 });

@@ -18,25 +18,26 @@ export function show(res: HttpResult): string {
  * Asserts `{"error":{"code":status,"message":"…","details":[…]?}}` with the HTTP status, nothing else,
  * and no stack trace. `mentions`: strings the message or details must contain (field names, ids).
  */
-export function expectError(res: HttpResult, status: number, mentions: readonly string[] = []): void {
-  expect(res.status, show(res)).toBe(status);
-  expect(res.headers.get('content-type') ?? '', show(res)).toMatch(/^application\/json/);
-  expect(typeof res.body, show(res)).toBe('object');
-  expect(res.body, show(res)).not.toBeNull();
-  expect(Object.keys(res.body), show(res)).toEqual(['error']);
+export function expectError(res: HttpResult, status: number, mentions: readonly string[] = [], context = ''): void {
+  const m = (context ? `${context}: ` : '') + show(res);
+  expect(res.status, m).toBe(status);
+  expect(res.headers.get('content-type') ?? '', m).toMatch(/^application\/json/);
+  expect(typeof res.body, m).toBe('object');
+  expect(res.body, m).not.toBeNull();
+  expect(Object.keys(res.body), m).toEqual(['error']);
   const e = res.body.error;
-  expect(typeof e, show(res)).toBe('object');
+  expect(typeof e, m).toBe('object');
   const extra = Object.keys(e).filter((k) => k !== 'code' && k !== 'message' && k !== 'details');
-  expect(extra, show(res)).toEqual([]);
-  expect(e.code, show(res)).toBe(status);
-  expect(typeof e.message, show(res)).toBe('string');
-  expect(e.message.length, show(res)).toBeGreaterThan(0);
-  if ('details' in e) expect(Array.isArray(e.details), show(res)).toBe(true);
-  expect(JSON.stringify(res.body), show(res)).not.toMatch(STACK_TRACE);
+  expect(extra, m).toEqual([]);
+  expect(e.code, m).toBe(status);
+  expect(typeof e.message, m).toBe('string');
+  expect(e.message.length, m).toBeGreaterThan(0);
+  if ('details' in e) expect(Array.isArray(e.details), m).toBe(true);
+  expect(JSON.stringify(res.body), m).not.toMatch(STACK_TRACE);
   const text = `${e.message} ${JSON.stringify(e.details ?? [])}`;
-  for (const m of mentions) {
-    const escaped = JSON.stringify(m).slice(1, -1);
-    expect(text.includes(m) || text.includes(escaped), `error should mention ${JSON.stringify(m)}: ${show(res)}`).toBe(true);
+  for (const x of mentions) {
+    const escaped = JSON.stringify(x).slice(1, -1);
+    expect(text.includes(x) || text.includes(escaped), `error should mention ${JSON.stringify(x)}: ${m}`).toBe(true);
   }
 }
 

@@ -4,7 +4,7 @@ import type { ServiceDefinition } from '@grpc/proto-loader';
 import { Errors, PermioError } from '../../errors.js';
 import type { ServiceLike } from './server.js';
 import { toServiceError } from './status.js';
-import { boundedDeserializer, OversizedRequest, requestLimit, toServiceInput, virtualFields } from './request.js';
+import { boundedDeserializer, OVERSIZED, requestLimit, toServiceInput, virtualFields } from './request.js';
 
 /** Called with the cause of every INTERNAL answer (the client only sees "Internal error"). */
 export type InternalErrorLog = (rpc: string, cause: unknown) => void;
@@ -46,7 +46,7 @@ export function createHandlers(
       const caller = service.authenticate(authorization(call.metadata));
       const rateHeaders = service.admit(caller);
       if (rateHeaders !== undefined) call.sendMetadata(toMetadata(rateHeaders));
-      if (call.request instanceof OversizedRequest) throw Errors.payloadTooLarge(requestLimit(rpc));
+      if (call.request === OVERSIZED) throw Errors.payloadTooLarge(requestLimit(rpc));
       return service.invoke(rpc, caller, toServiceInput(rpc, call.request, virtual));
     };
 

@@ -12,13 +12,11 @@ export function requestLimit(rpc: string): number {
 }
 
 /** What the bounded deserializer yields instead of a message larger than its limit; the handler answers 413. */
-export class OversizedRequest {
-  constructor(readonly bytes: number) {}
-}
+export const OVERSIZED: object = Object.freeze({});
 
 /** Wraps a request deserializer so that messages above `limit` bytes are never decoded. */
-export function boundedDeserializer<T>(deserialize: Deserialize<T>, limit: number): Deserialize<T | OversizedRequest> {
-  return (bytes) => (bytes.length > limit ? new OversizedRequest(bytes.length) : deserialize(bytes));
+export function boundedDeserializer<T>(deserialize: Deserialize<T>, limit: number): Deserialize<T | typeof OVERSIZED> {
+  return (bytes) => (bytes.length > limit ? OVERSIZED : deserialize(bytes));
 }
 
 /** The names of the request message's oneofs: proto-loader (`oneofs: true`) adds them as virtual fields, e.g. `_name: 'name'`. */
