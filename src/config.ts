@@ -14,6 +14,13 @@ export interface Config {
   readonly adminKey: string | undefined;
   readonly defaultPlan: Plan;
   readonly logLevel: 'silent' | 'info' | 'debug';
+  /** API call log: fraction of successful checks recorded (others: every call), retention by age and size. */
+  readonly callLog: {
+    readonly enabled: boolean;
+    readonly checkSampleRate: number;
+    readonly retentionDays: number;
+    readonly maxEntriesPerOrg: number;
+  };
   /** PERMIO_FAULT_INJECTION=1 enables operator-only `POST /debug/crash/*` routes (tests of crash recovery). */
   readonly faultInjection: boolean;
 }
@@ -23,7 +30,18 @@ const DEFAULTS = {
   grpcPort: 50051,
   dataDir: './data',
   defaultPlan: 'enterprise' as Plan,
+  checkSampleRate: 0.01, // 1 % of successful checks: logging must never be the bottleneck
+  retentionDays: 7,
+  maxEntriesPerOrg: 100_000,
 };
+
+function readNumber(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < min || n > max) throw new Error(`${name} must be a number from ${min} to ${max}`);
+  return n;
+}
 
 const MAX_PORT = 65_535;
 
@@ -58,5 +76,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     defaultPlan: plan,
     logLevel: level,
     faultInjection: env.PERMIO_FAULT_INJECTION === '1',
+    callLog: Object.freeze({
+      enabled: env.PERMIO_CALL_LOG !== '0',
+      checkSampleRate: readNumber(env, 'PERMIO_CALL_LOG_CHECK_SAMPLE', DEFAULTS.checkSampleRate, 0, 1),
+      retentionDays: readNumber(env, 'PERMIO_CALL_LOG_RETENTION_DAYS', DEFAULTS.retentionDays, 0, 36_500),
+      maxEntriesPerOrg: readNumber(env, 'PERMIO_CALL_LOG_MAX_ENTRIES', DEFAULTS.maxEntriesPerOrg, 1, 1e9),
+    }),
   });
 }

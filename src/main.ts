@@ -10,6 +10,7 @@ import { Authenticator } from './service/auth.js';
 import { ServiceContext } from './service/context.js';
 import { limitFor, RateLimiter } from './service/rate-limit.js';
 import { PermioService } from './service/service.js';
+import { CallLog } from './service/call-log.js';
 import { startRestServer } from './api/rest/app.js';
 import { startGrpcServer } from './api/grpc/server.js';
 import { docsPages } from './api/docs.js';
@@ -36,7 +37,8 @@ async function main(): Promise<void> {
     ctx.clearCaches();
     pool.reset();
   };
-  const service = new PermioService(ctx, new RateLimiter((orgId) => ctx.rateLimitOf(orgId)));
+  const callLog = new CallLog(config.callLog, writer);
+  const service = new PermioService(ctx, new RateLimiter((orgId) => ctx.rateLimitOf(orgId)), callLog);
 
   let ready = false;
   const rest = await startRestServer({
@@ -69,6 +71,7 @@ async function main(): Promise<void> {
     ready = false;
     log.info('shutting down', { signal });
     await Promise.all([rest.close(), grpc.close()]); // stop accepting, finish in-flight requests
+    await callLog.close(); // the last call-log batch goes through the writer
     await writer.close(); // flush the writer and close its LMDB handle
     await pool.close();
     await store.close();

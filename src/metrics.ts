@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import client from 'prom-client';
+import { DATA_FILE } from './store/env.js';
 
 export type Transport = 'rest' | 'grpc';
 
@@ -87,7 +88,7 @@ export function registerGauges(opts: { queueDepths: () => number[]; dataDir: str
     registers: [registry],
     collect() {
       try {
-        this.set(fs.statSync(path.join(opts.dataDir, 'data.mdb')).size);
+        this.set(fs.statSync(path.join(opts.dataDir, DATA_FILE)).size);
       } catch {
         this.set(0);
       }

@@ -47,4 +47,5 @@ export const ROUTES: readonly RouteSpec[] = Object.freeze([
   { service: O, rpc: 'RemoveUser', method: 'DELETE', path: `${ORG}/users/{user_id}`, body: '' },
   { service: O, rpc: 'CreateInvitation', method: 'POST', path: `${ORG}/invitations`, body: '*' },
   { service: O, rpc: 'AcceptInvitation', method: 'POST', path: '/v1/invitations/{token}:accept', body: '*' },
+  { service: O, rpc: 'ListApiLogs', method: 'GET', path: `${ORG}/logs`, body: '' },
 ] as const);

@@ -6,7 +6,8 @@ export const MAX_URI_BYTES = 1024; // SPEC §4
 const SLASH = 47; // '/'
 const DOT = 46; // '.'
 const FIRST_PRINTABLE = 0x20; // below: C0 control characters
-const DEL = 0x7f;
+const DEL = 0x7f; // DEL, then the C1 controls U+0080–U+009F: control characters too (as for principal ids)
+const LAST_C1 = 0x9f;
 const HIGH_SURROGATE_MIN = 0xd800;
 const HIGH_SURROGATE_MAX = 0xdbff;
 const LOW_SURROGATE_MIN = 0xdc00;
@@ -41,7 +42,7 @@ export function validateResourceUri(uri: string): string | null {
       segStart = i + 1;
       continue;
     }
-    if (c < FIRST_PRINTABLE || c === DEL) return 'control character';
+    if (c < FIRST_PRINTABLE || (c >= DEL && c <= LAST_C1)) return 'control character';
     if (c < 0x80) bytes += 1;
     else if (c < 0x800) bytes += 2;
     else if (c >= HIGH_SURROGATE_MIN && c <= HIGH_SURROGATE_MAX && i + 1 < end && isLowSurrogate(uri.charCodeAt(i + 1))) {

@@ -7,6 +7,8 @@ import type { Input } from './validate.js';
 import * as orgs from './organisation-ops.js';
 import * as perms from './permission-ops.js';
 import * as grants from './grant-ops.js';
+import { listApiLogs } from './log-ops.js';
+import type { CallLog, CallRecord } from './call-log.js';
 
 type Operation = (ctx: ServiceContext, caller: Caller, input: Input) => Promise<unknown>;
 
@@ -41,6 +43,7 @@ const OPERATIONS: Readonly<Record<string, Operation>> = {
   RemoveUser: orgs.removeUser,
   CreateInvitation: orgs.createInvitation,
   AcceptInvitation: orgs.acceptInvitation,
+  ListApiLogs: listApiLogs,
 };
 
 export const RPC_NAMES: readonly string[] = Object.keys(OPERATIONS);
@@ -49,7 +52,13 @@ export class PermioService {
   constructor(
     private readonly ctx: ServiceContext,
     private readonly limiter: RateLimiter,
+    private readonly callLog: CallLog,
   ) {}
+
+  /** Records an answered call in the API call log (asynchronously, in batches; checks sampled). */
+  recordCall(call: CallRecord): void {
+    this.callLog.record(call);
+  }
 
   /** `Bearer <key>` → caller; 401 otherwise. */
   authenticate(authorization: string | undefined): Caller {

@@ -147,6 +147,7 @@ const CASES: RouteCase[] = [
     rpc: 'CreateInvitation', method: 'POST', template: `${ORG}/invitations`, as: 'org', path: () => `/v1/organisations/${fx.orgId}/invitations`,
     body: () => ({ email: 'x@acme.test' }), required: ['email'], fields: { email: 'string' },
   },
+  { rpc: 'ListApiLogs', method: 'GET', template: `${ORG}/logs`, as: 'org', path: () => `/v1/organisations/${fx.orgId}/logs` },
   {
     rpc: 'AcceptInvitation', method: 'POST', template: '/v1/invitations/{token}:accept', as: 'operator', path: () => '/v1/invitations/unknown-token:accept',
     body: () => ({ user_id: 'e-invitee' }), required: ['user_id'], fields: { user_id: 'string' },

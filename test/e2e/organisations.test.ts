@@ -598,6 +598,7 @@ describe('pagination', () => {
       `/v1/organisations/${f.orgId}/projects`,
       `/v1/organisations/${f.orgId}/apikeys`,
       `/v1/organisations/${f.orgId}/users`,
+      `/v1/organisations/${f.orgId}/logs`,
       '/v1/organisations',
       '/v1/permissions?project_name=default',
       '/v1/roles?project_name=default',

@@ -39,6 +39,8 @@ describe('validateResourceUri', () => {
     ['/a\tb', 'control character'],
     ['/a\u001fb', 'control character'],
     ['/a\u007fb', 'control character'],
+    ['/a\u0080b', 'control character'],
+    ['/a\u009fb', 'control character'],
   ])('rejects %j (%s)', (uri, reason) => {
     expect(validateResourceUri(uri)).toBe(reason);
   });

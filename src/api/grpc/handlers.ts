@@ -1,7 +1,9 @@
 // One generic unary handler per RPC: authenticate from metadata, rate-limit, decode, call the service, answer once (unless cancelled).
 import { Metadata, type sendUnaryData, type ServerUnaryCall, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { ServiceDefinition } from '@grpc/proto-loader';
-import { Errors, PermioError } from '../../errors.js';
+import { Errors, PermioError, toPermioError } from '../../errors.js';
+import { observeRequest } from '../../metrics.js';
+import type { Caller } from '../../service/caller.js';
 import type { ServiceLike } from './server.js';
 import { toServiceError } from './status.js';
 import { boundedDeserializer, OVERSIZED, requestLimit, toServiceInput, virtualFields } from './request.js';
@@ -41,23 +43,38 @@ export function createHandlers(
   for (const [rpc, method] of Object.entries(definition)) {
     const virtual = virtualFields(method);
 
-    // The same order as REST (SPEC §5): authentication, rate limit, then the request itself.
-    const run = async (call: ServerUnaryCall<object, unknown>): Promise<unknown> => {
-      const caller = service.authenticate(authorization(call.metadata));
-      const rateHeaders = service.admit(caller);
-      if (rateHeaders !== undefined) call.sendMetadata(toMetadata(rateHeaders));
-      if (call.request === OVERSIZED) throw Errors.payloadTooLarge(requestLimit(rpc));
-      return service.invoke(rpc, caller, toServiceInput(rpc, call.request, virtual));
-    };
+    const route = method.path; // e.g. /permio.v1.PermissionsService/Check
 
     handlers[rpc] = (call: ServerUnaryCall<object, unknown>, callback: sendUnaryData<unknown>) => {
-      run(call).then(
+      const startedAt = performance.now();
+      let caller: Caller | undefined;
+      let input: Record<string, unknown> = {};
+      // The same order as REST (SPEC §5): authentication, rate limit, then the request itself.
+      const run = async (): Promise<unknown> => {
+        caller = service.authenticate(authorization(call.metadata));
+        const rateHeaders = service.admit(caller);
+        if (rateHeaders !== undefined) call.sendMetadata(toMetadata(rateHeaders));
+        if (call.request === OVERSIZED) throw Errors.payloadTooLarge(requestLimit(rpc));
+        input = toServiceInput(rpc, call.request, virtual);
+        return service.invoke(rpc, caller, input);
+      };
+      const record = (status: number, response: unknown) => {
+        observeRequest('grpc', rpc, status, startedAt);
+        if (caller !== undefined) {
+          const latencyMs = performance.now() - startedAt;
+          service.recordCall?.({ transport: 'grpc', rpc, route, caller, input, status, latencyMs, response });
+        }
+      };
+      run().then(
         (response) => {
           if (!call.cancelled) callback(null, response); // past the deadline or cancelled: nobody is listening
+          record(200, response);
         },
         (err: unknown) => {
           if (!(err instanceof PermioError)) logInternal(rpc, err);
           if (!call.cancelled) callback(toServiceError(err));
+          const e = toPermioError(err);
+          record(e.status, { error: { code: e.status, message: e.message, details: e.details } });
         },
       );
     };

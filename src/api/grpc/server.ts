@@ -4,6 +4,7 @@ import { Server, ServerCredentials, type ChannelOptions } from '@grpc/grpc-js';
 import { HealthImplementation, type ServingStatus } from 'grpc-health-check';
 import { log } from '../../log.js';
 import type { Caller } from '../../service/caller.js';
+import type { CallRecord } from '../../service/call-log.js';
 import { boundedDefinition, createHandlers, type InternalErrorLog } from './handlers.js';
 import { PROTO_PACKAGE, serviceDefinition, SERVICE_NAMES } from './proto.js';
 import { addReflection } from './reflection.js';
@@ -17,6 +18,8 @@ export interface ServiceLike {
   admit(caller: Caller): Readonly<Record<string, string>> | undefined;
   /** Runs one RPC by name with a JSON-shaped (snake_case) input; resolves to the REST response body, rejects with PermioError. */
   invoke(rpc: string, caller: Caller, input: Record<string, unknown>): Promise<unknown>;
+  /** Records an answered call in the API call log (optional: test doubles may omit it). */
+  recordCall?(call: CallRecord): void;
 }
 
 export interface GrpcServerOptions {

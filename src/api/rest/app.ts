@@ -99,10 +99,29 @@ export function startRestServer(opts: RestOptions): Promise<RestServer> {
           spec.rpc === 'Check'
             ? service.checkJson(caller, input)
             : service.invoke(spec.rpc, caller, input).then((v) => JSON.stringify(v));
-        answer.then(
-          (json) => sendJson(res, state, 200, json, rateHeaders),
-          (err) => sendError(res, state, err, rateHeaders),
-        ).finally(finish);
+        const record = (status: number, response: string) =>
+          service.recordCall({
+            transport: 'rest',
+            rpc: spec.rpc,
+            route: `${method} ${path}`,
+            caller,
+            input,
+            status,
+            latencyMs: performance.now() - state.startedAt,
+            response,
+          });
+        answer
+          .then(
+            (json) => {
+              sendJson(res, state, 200, json, rateHeaders);
+              record(200, json);
+            },
+            (err) => {
+              const sent = sendError(res, state, err, rateHeaders);
+              record(sent.status, sent.body);
+            },
+          )
+          .finally(finish);
       };
       if (spec.body !== '*' || !hasBody) return run({});
       const limit = spec.rpc === 'Check' ? MAX_CHECK_BODY_BYTES : MAX_BODY_BYTES;
@@ -150,7 +169,8 @@ function runDebugAction(
     const caller = service.authenticate(authorization || undefined);
     if (caller.kind !== 'operator') throw Errors.forbidden('only the operator key may inject faults');
   } catch (err) {
-    return sendError(res, state, err);
+    sendError(res, state, err);
+    return;
   }
   Promise.resolve()
     .then(action)

@@ -2,6 +2,7 @@
 import type { HttpResponse } from 'uWebSockets.js';
 import { PermioError, toPermioError } from '../../errors.js';
 import { observeRequest } from '../../metrics.js';
+import { log } from '../../log.js';
 
 const STATUS_LINES: Readonly<Record<number, string>> = {
   200: '200 OK',
@@ -55,18 +56,20 @@ export function sendJson(
   });
 }
 
-/** Renders any thrown value as the error shape; unknown causes are logged and answered 500. */
+/** Renders any thrown value as the error shape (unknown causes are logged and answered 500); returns what was sent. */
 export function sendError(
   res: HttpResponse,
   state: ResponseState,
   err: unknown,
   headers?: Readonly<Record<string, string>>,
   close = false,
-): void {
-  if (!(err instanceof PermioError)) console.error('unhandled error', err);
+): { status: number; body: string } {
+  if (!(err instanceof PermioError)) log.error('unhandled error', { error: String((err as Error)?.stack ?? err) });
   const e = toPermioError(err);
   const all = e.headers === undefined ? headers : { ...headers, ...e.headers };
-  sendJson(res, state, e.status, errorBody(e), all, close);
+  const body = errorBody(e);
+  sendJson(res, state, e.status, body, all, close);
+  return { status: e.status, body };
 }
 
 /** Sends a non-JSON body (docs page, metrics). */
