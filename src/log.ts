@@ -1,19 +1,22 @@
-// Structured JSON log lines on stdout (one object per line). Never pass secrets.
-type Level = 'info' | 'warn' | 'error' | 'debug';
+// Structured JSON logs (pino), one object per line on stdout. Never pass secrets.
+import pino from 'pino';
 
-let silent = false;
+const logger = pino(
+  {
+    base: { service: 'permio' },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label) => ({ level: label }) },
+  },
+  pino.destination({ fd: 1, sync: true }), // lines are rare (startup, errors): never lose the last one at exit
+);
 
-export function setLogSilent(value: boolean): void {
-  silent = value;
-}
-
-function write(level: Level, msg: string, fields?: Record<string, unknown>): void {
-  if (silent && level !== 'error') return;
-  process.stdout.write(JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields }) + '\n');
+export function setLogLevel(level: 'silent' | 'info' | 'debug'): void {
+  logger.level = level;
 }
 
 export const log = {
-  info: (msg: string, fields?: Record<string, unknown>) => write('info', msg, fields),
-  warn: (msg: string, fields?: Record<string, unknown>) => write('warn', msg, fields),
-  error: (msg: string, fields?: Record<string, unknown>) => write('error', msg, fields),
+  debug: (msg: string, fields?: Record<string, unknown>) => logger.debug(fields ?? {}, msg),
+  info: (msg: string, fields?: Record<string, unknown>) => logger.info(fields ?? {}, msg),
+  warn: (msg: string, fields?: Record<string, unknown>) => logger.warn(fields ?? {}, msg),
+  error: (msg: string, fields?: Record<string, unknown>) => logger.error(fields ?? {}, msg),
 };

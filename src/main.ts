@@ -1,7 +1,7 @@
 // Wires config → store → writer → check pool → service → REST and gRPC; owns the shutdown order.
 import { loadConfig } from './config.js';
 import { resolveAdminKey } from './admin-key.js';
-import { log, setLogSilent } from './log.js';
+import { log, setLogLevel } from './log.js';
 import { openStore } from './store/env.js';
 import { StoreReader } from './store/read.js';
 import { WriterClient } from './worker/writer-client.js';
@@ -18,7 +18,7 @@ import { registerGauges } from './metrics.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  setLogSilent(config.logLevel === 'silent');
+  setLogLevel(config.logLevel);
   const admin = resolveAdminKey(config.adminKey, config.dataDir);
 
   let afterWriterRestart = () => {};

@@ -2,6 +2,7 @@
 import crypto from 'node:crypto';
 import type { Database } from 'lmdb';
 import { Errors, PermioError, type WireError } from '../errors.js';
+import { log } from '../log.js';
 import type { WriteCommand, ProjectRef } from './commands.js';
 import type { Delta, ProjectChange } from './change-feed.js';
 import type { Store } from './env.js';
@@ -52,7 +53,7 @@ export class StoreWriter {
         try {
           return this.store.root.transactionSync(() => this.applyAll([cmd]))[0]!;
         } catch (err) {
-          console.error('writer: command failed', cmd.op, err);
+          log.error('writer: command failed', { op: cmd.op, error: String((err as Error)?.stack ?? err) });
           return { ok: false as const, status: 500, message: 'Internal error' };
         }
       });

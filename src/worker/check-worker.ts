@@ -5,6 +5,7 @@ import { openStore, type Store } from '../store/env.js';
 import { loadProject } from '../store/load.js';
 import type { Delta } from '../store/change-feed.js';
 import { packForTransfer, unpack } from './thread-codec.js';
+import { log } from '../log.js';
 import { OP_APPLY, OP_CHECK, OP_CRASH, OP_RESET, type OpResult, type WorkerOp } from './check-protocol.js';
 
 const dataDir = process.env.PERMIO_WORKER_DATA_DIR!;
@@ -47,7 +48,7 @@ function run(op: WorkerOp): OpResult {
     else if (op[0] === OP_CRASH) process.exit(1); // in a worker thread this ends the thread only
     return 0;
   } catch (err) {
-    console.error('check worker: op failed', err);
+    log.error('check worker: op failed', { error: String((err as Error)?.stack ?? err) });
     return { ok: false, status: 500, message: 'Internal error' };
   }
 }

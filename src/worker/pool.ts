@@ -4,6 +4,7 @@ import { Piscina, move } from 'piscina';
 import { Errors, fromWire } from '../errors.js';
 import type { ProjectChange } from '../store/change-feed.js';
 import { packForTransfer, unpack } from './thread-codec.js';
+import { log } from '../log.js';
 import { OP_APPLY, OP_CHECK, OP_CRASH, OP_RESET, type OpResult, type WorkerOp } from './check-protocol.js';
 
 interface Shard {
@@ -104,7 +105,7 @@ export class CheckPool {
         for (let i = 0; i < waiters.length; i++) waiters[i]!(results[i]!);
       },
       (err: unknown) => {
-        console.error('check worker failed; it is restarted and reloads from LMDB', err);
+        log.error('check worker failed; it is restarted and reloads from LMDB', { error: String(err) });
         this.next(shard);
         const e = Errors.unavailable('the check worker restarted; retry the request');
         const wire = { ok: false as const, status: e.status, message: e.message };

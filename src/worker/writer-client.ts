@@ -2,6 +2,7 @@
 import { Worker } from 'node:worker_threads';
 import { Errors, fromWire, PermioError } from '../errors.js';
 import { observeWriterBatch } from '../metrics.js';
+import { log } from '../log.js';
 import type { WriteCommand } from '../store/commands.js';
 import type { ProjectChange } from '../store/change-feed.js';
 import { packForTransfer, unpack } from './thread-codec.js';
@@ -61,12 +62,12 @@ export class WriterClient {
         }
       });
       worker.on('error', (err) => {
-        console.error('writer thread error', err);
+        log.error('writer thread error', { error: String(err?.stack ?? err) });
         reject(err);
       });
       worker.on('exit', (code) => {
         if (this.closing) return;
-        console.error(`writer thread exited (${code}); restarting`);
+        log.error('writer thread exited; restarting', { code });
         for (const p of this.pending.values()) p.reject(Errors.unavailable('the writer restarted; the write was not applied'));
         this.pending.clear();
         void this.spawn().then(this.onRestart);

@@ -56,7 +56,13 @@ export function startRestServer(opts: RestOptions): Promise<RestServer> {
     const query = req.getQuery() ?? '';
     const authorization = req.getHeader('authorization');
     const contentLength = Number(req.getHeader('content-length')) || 0;
-    const state: ResponseState = { aborted: false, done: false, rpc: '-', startedAt: performance.now() };
+    const state: ResponseState = {
+      aborted: false,
+      done: false,
+      rpc: '-',
+      startedAt: performance.now(),
+      requestId: requestIdOf(req.getHeader('x-request-id')),
+    };
     let counted = false; // whether this request is in `inFlight`
     const finish = () => {
       if (counted) {
@@ -178,6 +184,15 @@ function runDebugAction(
       () => sendJson(res, state, 200, '{}'),
       (err) => sendError(res, state, err),
     );
+}
+
+const REQUEST_ID_PREFIX = Math.floor(Math.random() * 0xffffff).toString(16).padStart(6, '0');
+const CLIENT_REQUEST_ID = /^[\x21-\x7e]{1,128}$/; // printable, no spaces: safe to echo in a header and a log
+let requestCounter = 0;
+
+/** The client's request id when it is a sane token, else `<process prefix>-<counter>`. */
+function requestIdOf(header: string): string {
+  return header !== '' && CLIENT_REQUEST_ID.test(header) ? header : `${REQUEST_ID_PREFIX}-${(++requestCounter).toString(36)}`;
 }
 
 /** `a=1&b=x%20y` → `{a:'1', b:'x y'}` (first value wins). */

@@ -27,6 +27,8 @@ export interface ResponseState {
   rpc: string;
   /** `performance.now()` when the request arrived. */
   startedAt: number;
+  /** The client's `x-request-id`, or one we made; echoed on the response and named in error logs. */
+  requestId: string;
 }
 
 /** `{"error":{"code","message","details"}}` (SPEC §5). */
@@ -51,6 +53,7 @@ export function sendJson(
   res.cork(() => {
     res.writeStatus(STATUS_LINES[status] ?? `${status} Error`);
     res.writeHeader('content-type', 'application/json');
+    res.writeHeader('x-request-id', state.requestId);
     if (headers !== undefined) for (const name in headers) res.writeHeader(name, headers[name]!);
     res.end(json, close);
   });
@@ -64,7 +67,9 @@ export function sendError(
   headers?: Readonly<Record<string, string>>,
   close = false,
 ): { status: number; body: string } {
-  if (!(err instanceof PermioError)) log.error('unhandled error', { error: String((err as Error)?.stack ?? err) });
+  if (!(err instanceof PermioError)) {
+    log.error('unhandled error', { request_id: state.requestId, rpc: state.rpc, error: String((err as Error)?.stack ?? err) });
+  }
   const e = toPermioError(err);
   const all = e.headers === undefined ? headers : { ...headers, ...e.headers };
   const body = errorBody(e);
