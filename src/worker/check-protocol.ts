@@ -9,7 +9,14 @@ export const OP_CRASH = 2;
 /** Drop every loaded project (they reload from LMDB): after the writer restarted mid-write. */
 export const OP_RESET = 3;
 
-export type CheckOp = readonly [typeof OP_CHECK, projectId: string, principal: string, uris: string[], permissions: string[]];
+/**
+ * URIs travel as one '\n'-joined string (validated URIs never contain control characters): msgpackr packs
+ * one string far faster than an array of them (REST 100×2 checks: pack was 23 % of the main thread).
+ */
+export type CheckOp = readonly [typeof OP_CHECK, projectId: string, principal: string, joinedUris: string, permissions: string[]];
+
+/** Separator of {@link CheckOp}'s URIs. */
+export const URI_SEPARATOR = '\n';
 export type ApplyOp = readonly [typeof OP_APPLY, projectId: string, deltas: readonly Delta[]];
 export type ControlOp = readonly [typeof OP_CRASH | typeof OP_RESET];
 export type WorkerOp = CheckOp | ApplyOp | ControlOp;

@@ -6,7 +6,7 @@ import { loadProject } from '../store/load.js';
 import type { Delta } from '../store/change-feed.js';
 import { packForTransfer, unpack } from './thread-codec.js';
 import { log } from '../log.js';
-import { OP_APPLY, OP_CHECK, OP_CRASH, OP_RESET, type OpResult, type WorkerOp } from './check-protocol.js';
+import { OP_APPLY, OP_CHECK, OP_CRASH, OP_RESET, URI_SEPARATOR, type OpResult, type WorkerOp } from './check-protocol.js';
 
 const dataDir = process.env.PERMIO_WORKER_DATA_DIR!;
 const projects = new Map<string, ProjectIndex>();
@@ -42,7 +42,7 @@ function applyDeltas(projectId: string, deltas: readonly Delta[]): void {
 
 function run(op: WorkerOp): OpResult {
   try {
-    if (op[0] === OP_CHECK) return JSON.stringify(indexFor(op[1]).check(op[2], op[3], op[4]));
+    if (op[0] === OP_CHECK) return JSON.stringify(indexFor(op[1]).check(op[2], op[3].split(URI_SEPARATOR), op[4]));
     if (op[0] === OP_APPLY) applyDeltas(op[1], op[2]);
     else if (op[0] === OP_RESET) projects.clear();
     else if (op[0] === OP_CRASH) process.exit(1); // in a worker thread this ends the thread only
