@@ -100,7 +100,8 @@ export function startRestServer(opts: RestOptions): Promise<RestServer> {
       inFlight++;
       counted = true;
       const run = (body: Input) => {
-        const input = { ...queryInput, ...body, ...params };
+        // Path parameters win over body fields, body over query; the common POST case reuses the body as is.
+        const input = query === '' && spec.path.indexOf('{') < 0 ? body : { ...queryInput, ...body, ...params };
         const answer =
           spec.rpc === 'Check'
             ? service.checkJson(caller, input)
