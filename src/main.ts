@@ -82,6 +82,10 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void shutdown('SIGINT'));
 }
 
+// A bug must cost one request, never the server: log what escaped and keep serving.
+process.on('unhandledRejection', (err) => log.error('unhandled rejection', { error: String((err as Error)?.stack ?? err) }));
+process.on('uncaughtException', (err) => log.error('uncaught exception', { error: String(err?.stack ?? err) }));
+
 main().catch((err) => {
   log.error('startup failed', { error: String(err?.stack ?? err) });
   process.exit(1);

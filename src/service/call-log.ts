@@ -25,9 +25,17 @@ const MAX_BODY_CHARS = 8192;
 const SECRET_FIELDS = new Set(['key', 'token', 'authorization']);
 const MS_PER_DAY = 86_400_000;
 
-/** `JSON.stringify` with secret fields replaced, cut to {@link MAX_BODY_CHARS}. */
+/**
+ * `JSON.stringify` with secret fields replaced, cut to {@link MAX_BODY_CHARS}. A value too deep to
+ * serialise (a hostile body nested 100,000 levels) is recorded as such instead of throwing.
+ */
 function redactedJson(value: unknown): string {
-  const text = typeof value === 'string' ? redactText(value) : JSON.stringify(value, (k, v) => (SECRET_FIELDS.has(k) ? '[REDACTED]' : v));
+  let text: string;
+  try {
+    text = typeof value === 'string' ? redactText(value) : JSON.stringify(value, (k, v) => (SECRET_FIELDS.has(k) ? '[REDACTED]' : v));
+  } catch {
+    return '"[not serialisable]"';
+  }
   return text.length > MAX_BODY_CHARS ? `${text.slice(0, MAX_BODY_CHARS)}…[truncated]` : text;
 }
 

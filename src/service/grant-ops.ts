@@ -6,7 +6,7 @@ import type { Caller } from './caller.js';
 import type { ServiceContext } from './context.js';
 import { encodeToken, pageRequest } from './pagination.js';
 import { projectFields, projectInScope } from './scope.js';
-import { checkPrincipal, optionalString, requiredString, stringArray, type Input } from './validate.js';
+import { checkPrincipal, optionalString, referenceArray, requiredString, stringArray, type Input } from './validate.js';
 
 export const MAX_CHECK_PAIRS = 10_000; // SPEC §4
 
@@ -20,8 +20,8 @@ async function grantOrRevoke(ctx: ServiceContext, caller: Caller, input: Input, 
   const fields = projectFields(caller, input);
   const userId = checkPrincipal('user_id', requiredString(input, 'user_id'));
   const uri = resourceUri('resource_uri', requiredString(input, 'resource_uri'));
-  const permissions = stringArray(input, 'permissions', { nonEmpty: false });
-  const roles = stringArray(input, 'roles', { nonEmpty: false });
+  const permissions = referenceArray(input, 'permissions');
+  const roles = referenceArray(input, 'roles');
   if (permissions.length === 0 && roles.length === 0) {
     throw Errors.badRequest("Invalid request: 'permissions' and 'roles' are both empty", [
       { field: 'permissions', description: 'at least one permission or role is required' },

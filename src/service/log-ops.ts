@@ -5,7 +5,7 @@ import type { Caller } from './caller.js';
 import type { ServiceContext } from './context.js';
 import { paginate, pageRequest } from './pagination.js';
 import { orgInScope } from './scope.js';
-import { optionalCount, optionalString, requiredString, type Input } from './validate.js';
+import { optionalCount, optionalString, requiredId, type Input } from './validate.js';
 
 function time(input: Input, field: string): string | undefined {
   const raw = optionalString(input, field);
@@ -16,7 +16,7 @@ function time(input: Input, field: string): string | undefined {
 }
 
 export async function listApiLogs(ctx: ServiceContext, caller: Caller, input: Input) {
-  const orgId = requiredString(input, 'organisation_id');
+  const orgId = requiredId(input, 'organisation_id');
   const from = time(input, 'start_time');
   const to = time(input, 'end_time');
   const status = optionalCount(input, 'status');

@@ -19,6 +19,8 @@ import {
   optionalCount,
   optionalString,
   PROJECT_NAME,
+  PROJECT_NAME_RULE,
+  requiredId,
   requiredString,
   type Input,
 } from './validate.js';
@@ -39,7 +41,7 @@ function plan(input: Input): Plan | undefined {
 }
 
 function projectName(input: Input, field: string): string {
-  return checkPattern(field, requiredString(input, field), PROJECT_NAME, 'must match [a-z0-9][a-z0-9_-]{0,62}');
+  return checkPattern(field, requiredString(input, field), PROJECT_NAME, PROJECT_NAME_RULE);
 }
 
 function orgBody(ctx: ServiceContext, org: OrgRecord) {
@@ -57,7 +59,7 @@ export async function createOrganisation(ctx: ServiceContext, caller: Caller, in
 }
 
 export async function getOrganisation(ctx: ServiceContext, caller: Caller, input: Input) {
-  const id = requiredString(input, 'organisation_id');
+  const id = requiredId(input, 'organisation_id');
   return orgBody(ctx, orgInScope(ctx, caller, id, { manage: false }));
 }
 
@@ -69,7 +71,7 @@ export async function listOrganisations(ctx: ServiceContext, caller: Caller, inp
 }
 
 export async function updateOrganisation(ctx: ServiceContext, caller: Caller, input: Input) {
-  const id = requiredString(input, 'organisation_id');
+  const id = requiredId(input, 'organisation_id');
   const name = orgName(input, false);
   const p = plan(input);
   const limit = optionalCount(input, 'rate_limit_per_minute');
@@ -81,7 +83,7 @@ export async function updateOrganisation(ctx: ServiceContext, caller: Caller, in
 // ── users and invitations ───────────────────────────────────────────────────
 
 export async function addUser(ctx: ServiceContext, caller: Caller, input: Input) {
-  const orgId = requiredString(input, 'organisation_id');
+  const orgId = requiredId(input, 'organisation_id');
   const userId = checkPrincipal('user_id', requiredString(input, 'user_id'));
   const emailRaw = optionalString(input, 'email');
   const email = emailRaw ? checkEmail('email', emailRaw) : '';
@@ -91,7 +93,7 @@ export async function addUser(ctx: ServiceContext, caller: Caller, input: Input)
 }
 
 export async function listUsers(ctx: ServiceContext, caller: Caller, input: Input) {
-  const orgId = requiredString(input, 'organisation_id');
+  const orgId = requiredId(input, 'organisation_id');
   const req = pageRequest('users', input);
   orgInScope(ctx, caller, orgId, { manage: true });
   const page = paginate('users', ctx.reader.users(orgId), req, (u) => u.seq, userView);
@@ -99,14 +101,14 @@ export async function listUsers(ctx: ServiceContext, caller: Caller, input: Inpu
 }
 
 export async function removeUser(ctx: ServiceContext, caller: Caller, input: Input) {
-  const orgId = requiredString(input, 'organisation_id');
-  const userId = requiredString(input, 'user_id');
+  const orgId = requiredId(input, 'organisation_id');
+  const userId = checkPrincipal('user_id', requiredString(input, 'user_id'));
   orgInScope(ctx, caller, orgId, { manage: true });
   return ctx.write({ op: 'removeUser', organisation_id: orgId, user_id: userId });
 }
 
 export async function createInvitation(ctx: ServiceContext, caller: Caller, input: Input) {
-  const orgId = requiredString(input, 'organisation_id');
+  const orgId = requiredId(input, 'organisation_id');
   const email = checkEmail('email', requiredString(input, 'email'));
   orgInScope(ctx, caller, orgId, { manage: true });
   const token = crypto.randomBytes(INVITATION_TOKEN_BYTES).toString('base64url');
@@ -115,7 +117,7 @@ export async function createInvitation(ctx: ServiceContext, caller: Caller, inpu
 }
 
 export async function acceptInvitation(ctx: ServiceContext, caller: Caller, input: Input) {
-  const token = requiredString(input, 'token');
+  const token = requiredId(input, 'token');
   const userId = checkPrincipal('user_id', requiredString(input, 'user_id'));
   const inv = ctx.reader.invitation(token);
   if (inv === undefined) throw Errors.notFound('invitation', token);
@@ -127,7 +129,7 @@ export async function acceptInvitation(ctx: ServiceContext, caller: Caller, inpu
 // ── projects ────────────────────────────────────────────────────────────────
 
 export async function createProject(ctx: ServiceContext, caller: Caller, input: Input) {
-  const orgId = requiredString(input, 'organisation_id');
+  const orgId = requiredId(input, 'organisation_id');
   const name = projectName(input, 'name');
   orgInScope(ctx, caller, orgId, { manage: true });
   const project = (await ctx.write({ op: 'createProject', organisation_id: orgId, name })) as ProjectRecord;
@@ -135,7 +137,7 @@ export async function createProject(ctx: ServiceContext, caller: Caller, input: 
 }
 
 export async function listProjects(ctx: ServiceContext, caller: Caller, input: Input) {
-  const orgId = requiredString(input, 'organisation_id');
+  const orgId = requiredId(input, 'organisation_id');
   const req = pageRequest('projects', input);
   orgInScope(ctx, caller, orgId, { manage: true });
   const page = paginate('projects', ctx.reader.projects(orgId), req, (p) => p.seq, projectView);
@@ -143,8 +145,8 @@ export async function listProjects(ctx: ServiceContext, caller: Caller, input: I
 }
 
 export async function deleteProject(ctx: ServiceContext, caller: Caller, input: Input) {
-  const orgId = requiredString(input, 'organisation_id');
-  const name = requiredString(input, 'project_name');
+  const orgId = requiredId(input, 'organisation_id');
+  const name = projectName(input, 'project_name');
   orgInScope(ctx, caller, orgId, { manage: true });
   return ctx.write({ op: 'deleteProject', organisation_id: orgId, name });
 }
@@ -152,10 +154,10 @@ export async function deleteProject(ctx: ServiceContext, caller: Caller, input: 
 // ── API keys ────────────────────────────────────────────────────────────────
 
 export async function createApiKey(ctx: ServiceContext, caller: Caller, input: Input) {
-  const orgId = requiredString(input, 'organisation_id');
+  const orgId = requiredId(input, 'organisation_id');
   const name = checkPrintable('name', requiredString(input, 'name'), MAX_NAME_CHARS);
   const project = optionalString(input, 'project_name') || '';
-  if (project) checkPattern('project_name', project, PROJECT_NAME, 'must match [a-z0-9][a-z0-9_-]{0,62}');
+  if (project) checkPattern('project_name', project, PROJECT_NAME, PROJECT_NAME_RULE);
   orgInScope(ctx, caller, orgId, { manage: true });
   const secret = generateKeySecret();
   const rec = (await ctx.write({ op: 'createApiKey', organisation_id: orgId, project_name: project, name, hash: hashKey(secret) })) as ApiKeyRecord;
@@ -163,7 +165,7 @@ export async function createApiKey(ctx: ServiceContext, caller: Caller, input: I
 }
 
 export async function listApiKeys(ctx: ServiceContext, caller: Caller, input: Input) {
-  const orgId = requiredString(input, 'organisation_id');
+  const orgId = requiredId(input, 'organisation_id');
   const req = pageRequest('api_keys', input);
   orgInScope(ctx, caller, orgId, { manage: true });
   const page = paginate('api_keys', ctx.reader.apiKeys(orgId), req, (k) => k.id, (k) => apiKeyView(k));
@@ -171,8 +173,8 @@ export async function listApiKeys(ctx: ServiceContext, caller: Caller, input: In
 }
 
 export async function invalidateApiKey(ctx: ServiceContext, caller: Caller, input: Input) {
-  const orgId = requiredString(input, 'organisation_id');
-  const id = requiredString(input, 'apikey_id');
+  const orgId = requiredId(input, 'organisation_id');
+  const id = requiredId(input, 'apikey_id');
   orgInScope(ctx, caller, orgId, { manage: true });
   return ctx.write({ op: 'invalidateApiKey', organisation_id: orgId, apikey_id: id });
 }

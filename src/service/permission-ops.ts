@@ -11,10 +11,11 @@ import {
   checkPrintable,
   MAX_NAME_CHARS,
   optionalString,
-  optionalStringArray,
+  optionalReferenceArray,
+  referenceArray,
   PERMISSION_NAME,
+  requiredId,
   requiredString,
-  stringArray,
   type Input,
 } from './validate.js';
 import { permissionView, roleView } from './views.js';
@@ -50,7 +51,7 @@ export async function createPermission(ctx: ServiceContext, caller: Caller, inpu
 
 export async function getPermission(ctx: ServiceContext, caller: Caller, input: Input) {
   const fields = projectFields(caller, input);
-  const id = requiredString(input, 'permission_id');
+  const id = requiredId(input, 'permission_id');
   const p = projectInScope(ctx, caller, fields);
   const rec = ctx.reader.permission(p.id, id);
   if (rec === undefined) throw Errors.notFound('permission', id);
@@ -59,7 +60,7 @@ export async function getPermission(ctx: ServiceContext, caller: Caller, input: 
 
 export async function updatePermission(ctx: ServiceContext, caller: Caller, input: Input) {
   const fields = projectFields(caller, input);
-  const id = requiredString(input, 'permission_id');
+  const id = requiredId(input, 'permission_id');
   const name = permissionName(input, false);
   const description = checkDescription(optionalString(input, 'description'));
   const p = projectInScope(ctx, caller, fields);
@@ -79,7 +80,7 @@ export async function listPermissions(ctx: ServiceContext, caller: Caller, input
 
 export async function deletePermission(ctx: ServiceContext, caller: Caller, input: Input) {
   const fields = projectFields(caller, input);
-  const id = requiredString(input, 'permission_id');
+  const id = requiredId(input, 'permission_id');
   const p = projectInScope(ctx, caller, fields);
   return ctx.write({ op: 'deletePermission', ...ref(p), permission_id: id });
 }
@@ -90,7 +91,7 @@ export async function createRole(ctx: ServiceContext, caller: Caller, input: Inp
   const fields = projectFields(caller, input);
   const name = roleName(input, true)!;
   const description = checkDescription(optionalString(input, 'description')) ?? '';
-  const permissions = stringArray(input, 'permissions', { nonEmpty: false });
+  const permissions = referenceArray(input, 'permissions');
   const p = projectInScope(ctx, caller, fields);
   const rec = (await ctx.write({ op: 'createRole', ...ref(p), name, description, permissions })) as RoleRecord;
   return roleBody(ctx, p, rec);
@@ -98,7 +99,7 @@ export async function createRole(ctx: ServiceContext, caller: Caller, input: Inp
 
 export async function getRole(ctx: ServiceContext, caller: Caller, input: Input) {
   const fields = projectFields(caller, input);
-  const id = requiredString(input, 'role_id');
+  const id = requiredId(input, 'role_id');
   const p = projectInScope(ctx, caller, fields);
   const rec = ctx.reader.role(p.id, id);
   if (rec === undefined) throw Errors.notFound('role', id);
@@ -107,10 +108,10 @@ export async function getRole(ctx: ServiceContext, caller: Caller, input: Input)
 
 export async function updateRole(ctx: ServiceContext, caller: Caller, input: Input) {
   const fields = projectFields(caller, input);
-  const id = requiredString(input, 'role_id');
+  const id = requiredId(input, 'role_id');
   const name = roleName(input, false);
   const description = checkDescription(optionalString(input, 'description'));
-  const permissions = optionalStringArray(input, 'permissions');
+  const permissions = optionalReferenceArray(input, 'permissions');
   const p = projectInScope(ctx, caller, fields);
   const rec = (await ctx.write({ op: 'updateRole', ...ref(p), role_id: id, name, description, permissions })) as RoleRecord;
   return roleBody(ctx, p, rec);
@@ -126,7 +127,7 @@ export async function listRoles(ctx: ServiceContext, caller: Caller, input: Inpu
 
 export async function deleteRole(ctx: ServiceContext, caller: Caller, input: Input) {
   const fields = projectFields(caller, input);
-  const id = requiredString(input, 'role_id');
+  const id = requiredId(input, 'role_id');
   const p = projectInScope(ctx, caller, fields);
   return ctx.write({ op: 'deleteRole', ...ref(p), role_id: id });
 }

@@ -3,7 +3,7 @@ import { Errors } from '../errors.js';
 import type { OrgRecord, ProjectRecord } from '../store/records.js';
 import type { Caller } from './caller.js';
 import type { ServiceContext } from './context.js';
-import { optionalString, type Input } from './validate.js';
+import { checkIdLength, checkPattern, optionalString, PROJECT_NAME, PROJECT_NAME_RULE, type Input } from './validate.js';
 
 export function requireOperator(caller: Caller, action: string): void {
   if (caller.kind !== 'operator') throw Errors.forbidden(`only the operator key may ${action}`);
@@ -28,7 +28,9 @@ export function orgInScope(ctx: ServiceContext, caller: Caller, orgId: string, o
 /** Reads `organisation_id` / `project_name` (400s) — call with the other field checks, before any scope check. */
 export function projectFields(caller: Caller, input: Input): { orgId: string | undefined; projectName: string | undefined } {
   const orgId = optionalString(input, 'organisation_id') || undefined;
+  if (orgId !== undefined) checkIdLength('organisation_id', orgId);
   const projectName = optionalString(input, 'project_name') || undefined;
+  if (projectName !== undefined) checkPattern('project_name', projectName, PROJECT_NAME, PROJECT_NAME_RULE);
   if (caller.kind === 'operator' && orgId === undefined) {
     throw Errors.badRequest("Invalid request: the operator key must name the organisation with 'organisation_id'", [
       { field: 'organisation_id', description: 'This field is required for the operator key' },

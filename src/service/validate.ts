@@ -12,6 +12,7 @@ export const DEFAULT_PAGE_SIZE = 50; // SPEC §5
 export const MAX_PAGE_SIZE = 1000; // SPEC §5: larger values are clamped
 
 export const PROJECT_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/; // SPEC §3
+export const PROJECT_NAME_RULE = 'must match [a-z0-9][a-z0-9_-]{0,62}';
 export const PERMISSION_NAME = /^[A-Za-z0-9._:-]{1,128}$/; // SPEC §3
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
@@ -27,6 +28,19 @@ export function requiredString(input: Input, field: string): string {
   if (isAbsent(v)) throw Errors.missingField(field);
   if (typeof v !== 'string') throw Errors.invalidField(field, 'must be a string');
   return v;
+}
+
+/** Longest id, token or id-or-name reference accepted: every store key stays far below LMDB's key limit. */
+export const MAX_ID_CHARS = 128;
+
+/** A required id or token (`perm_…`, `org_…`, an invitation token, …): a string of at most 128 characters. */
+export function requiredId(input: Input, field: string): string {
+  return checkIdLength(field, requiredString(input, field));
+}
+
+export function checkIdLength(field: string, value: string): string {
+  if (value.length > MAX_ID_CHARS) throw Errors.invalidField(field, `must be at most ${MAX_ID_CHARS} characters`);
+  return value;
 }
 
 /** An optional string field (`undefined` when absent). */
@@ -86,9 +100,16 @@ export function stringArray(input: Input, field: string, opts: { nonEmpty: boole
   return v as string[];
 }
 
+/** An array of ids or names (grant references, role permissions): each at most 128 characters. */
+export function referenceArray(input: Input, field: string): string[] {
+  const refs = stringArray(input, field, { nonEmpty: false });
+  for (let i = 0; i < refs.length; i++) checkIdLength(field, refs[i]!);
+  return refs;
+}
+
 /** An optional array of strings (`undefined` when absent: PATCH keeps the value). */
-export function optionalStringArray(input: Input, field: string): string[] | undefined {
-  return input[field] === undefined || input[field] === null ? undefined : stringArray(input, field, { nonEmpty: false });
+export function optionalReferenceArray(input: Input, field: string): string[] | undefined {
+  return input[field] === undefined || input[field] === null ? undefined : referenceArray(input, field);
 }
 
 /** A non-negative integer from JSON (number) or a query string (digits). */

@@ -6,7 +6,7 @@ import { observeRequest } from '../../metrics.js';
 import type { Caller } from '../../service/caller.js';
 import type { ServiceLike } from './server.js';
 import { toServiceError } from './status.js';
-import { boundedDeserializer, OVERSIZED, requestLimit, toServiceInput, virtualFields } from './request.js';
+import { boundedDeserializer, OVERSIZED, requestLimit, toServiceInput, virtualFields, UNDECODABLE } from './request.js';
 
 /** Called with the cause of every INTERNAL answer (the client only sees "Internal error"). */
 export type InternalErrorLog = (rpc: string, cause: unknown) => void;
@@ -55,6 +55,7 @@ export function createHandlers(
         const rateHeaders = service.admit(caller);
         if (rateHeaders !== undefined) call.sendMetadata(toMetadata(rateHeaders));
         if (call.request === OVERSIZED) throw Errors.payloadTooLarge(requestLimit(rpc));
+        if (call.request === UNDECODABLE) throw Errors.badRequest('Invalid request: the message does not decode as ' + rpc + 'Request');
         input = toServiceInput(rpc, call.request, virtual);
         return service.invoke(rpc, caller, input);
       };

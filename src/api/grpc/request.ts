@@ -14,9 +14,22 @@ export function requestLimit(rpc: string): number {
 /** What the bounded deserializer yields instead of a message larger than its limit; the handler answers 413. */
 export const OVERSIZED: object = Object.freeze({});
 
-/** Wraps a request deserializer so that messages above `limit` bytes are never decoded. */
-export function boundedDeserializer<T>(deserialize: Deserialize<T>, limit: number): Deserialize<T | typeof OVERSIZED> {
-  return (bytes) => (bytes.length > limit ? OVERSIZED : deserialize(bytes));
+/** What the deserializer yields for bytes that are not a valid message; the handler answers 400 (grpc-js would say INTERNAL). */
+export const UNDECODABLE: object = Object.freeze({});
+
+/** Wraps a request deserializer: messages above `limit` bytes are never decoded, undecodable ones are flagged. */
+export function boundedDeserializer<T>(
+  deserialize: Deserialize<T>,
+  limit: number,
+): Deserialize<T | typeof OVERSIZED | typeof UNDECODABLE> {
+  return (bytes) => {
+    if (bytes.length > limit) return OVERSIZED;
+    try {
+      return deserialize(bytes);
+    } catch {
+      return UNDECODABLE;
+    }
+  };
 }
 
 /** The names of the request message's oneofs: proto-loader (`oneofs: true`) adds them as virtual fields, e.g. `_name: 'name'`. */
