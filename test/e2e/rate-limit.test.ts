@@ -2,6 +2,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../helpers/server.js';
 import { client } from '../helpers/http.js';
+import { grpcClient } from '../helpers/grpc-client.js';
+import { status as GrpcStatus } from '@grpc/grpc-js';
 
 let server: RunningServer;
 
@@ -62,6 +64,27 @@ describe('rate limits', () => {
     const op = await admin.get(`/v1/permissions?project_name=default&organisation_id=${orgId}`);
     expect(op.status).toBe(200);
     expect(op.headers.get('x-ratelimit-limit')).toBeNull();
+  });
+
+  it('one budget per key across REST and gRPC; gRPC gets RESOURCE_EXHAUSTED with the same data as metadata', async () => {
+    const { key, api } = await orgWithKey('enterprise', { rate_limit_per_minute: 4 });
+    const rpc = grpcClient(server.grpcAddress, key);
+    try {
+      expect((await api.get('/v1/permissions?project_name=default')).status).toBe(200);
+      const ok = await rpc.call('ListPermissions', { project_name: 'default' });
+      expect(ok.code).toBe(GrpcStatus.OK);
+      expect(ok.metadata.get('x-ratelimit-limit')).toEqual(['4']);
+      expect(ok.metadata.get('x-ratelimit-remaining')).toEqual(['2']);
+      expect((await api.get('/v1/permissions?project_name=default')).status).toBe(200);
+      expect((await rpc.call('ListPermissions', { project_name: 'default' })).code).toBe(GrpcStatus.OK);
+      const limited = await rpc.call('ListPermissions', { project_name: 'default' });
+      expect(limited.code).toBe(GrpcStatus.RESOURCE_EXHAUSTED);
+      expect(limited.body.error.code).toBe(429);
+      expect(Number(limited.metadata.get('retry-after')[0])).toBeGreaterThanOrEqual(1);
+      expect((await api.get('/v1/permissions?project_name=default')).status).toBe(429);
+    } finally {
+      rpc.close();
+    }
   });
 
   it('enterprise with rate_limit_per_minute uses that limit; an invalid plan is 400', async () => {
