@@ -10,9 +10,22 @@ export interface ProjectSink {
   grant(principal: string, uri: string, permissionIds: readonly string[], roleIds: readonly string[]): void;
 }
 
-/** Streams a project's current state into `sink`, from a fresh snapshot (never a stale read transaction). */
+/**
+ * Streams a project's current state into `sink`, from a fresh snapshot (never a stale read transaction),
+ * and releases the snapshot afterwards: a check worker waits in Atomics.wait, not on its event loop, so
+ * lmdb-js would never reset the read transaction, and LMDB cannot reuse pages an open reader may see
+ * (the data file grew ~20 KB per grant written after a project was loaded).
+ */
 export function loadProject(store: Store, projectId: string, sink: ProjectSink): void {
   store.root.resetReadTxn();
+  try {
+    readInto(store, projectId, sink);
+  } finally {
+    store.root.resetReadTxn();
+  }
+}
+
+function readInto(store: Store, projectId: string, sink: ProjectSink): void {
   const range = prefixRange([projectId]);
   for (const { value } of store.dbs.permissions.getRange(range)) {
     const p = value as PermissionRecord;
