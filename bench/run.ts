@@ -1,12 +1,24 @@
-// `npm run bench`: the engine in-process, then REST (and gRPC) under load, each beside a baseline from the same run.
+// `npm run bench`: the engine in-process, REST and gRPC under load, durable writes, cold start and scaling with workers,
+// each beside a baseline from the same run. `--only=engine|rest|grpc|writes|cold|scaling` runs one section;
+// `--duration=S` sets seconds per load figure (default 10 for REST, 5 for the later sections);
+// `--server-cpu-prof` writes the server's CPU profiles to $TMPDIR/permio-bench-profiles (summarise them with
+// `node dist/bench/cpu-profile.js <files>`).
 import os from 'node:os';
 import { formatEngineBench, runEngineBench } from './engine.bench.js';
 import { runHttpBench, type LoadRow } from './http.bench.js';
+import { formatGrpcRows, runGrpcBench } from './grpc.bench.js';
+import { formatMixRows, formatWriteRows, runWritesBench } from './writes.bench.js';
+import { formatColdRows, runColdStartBench } from './cold-start.bench.js';
+import { formatScalingRows, runScalingBench } from './scaling.bench.js';
+import { PROFILE_DIR } from './processes.js';
 
 function arg(name: string, fallback: number): number {
   const a = process.argv.find((x) => x.startsWith(`--${name}=`));
   return a ? Number(a.slice(name.length + 3)) : fallback;
 }
+
+/** Seconds per figure of the gRPC, writes and scaling sections unless --duration is given. */
+const SECTION_SECONDS = 5;
 
 /** Markdown table of load rows; ratios are against the baseline row measured in the same run. */
 export function formatLoadRows(rows: readonly LoadRow[]): string {
@@ -29,6 +41,9 @@ async function main(): Promise<void> {
   };
   console.log(`# Permio bench — ${os.cpus()[0]?.model ?? 'unknown CPU'} × ${os.availableParallelism()}, node ${process.version}`);
   console.log(`command: npm run bench -- ${process.argv.slice(2).join(' ')}`);
+  // The sections added after engine and REST default to shorter figures so the whole run stays near 4 minutes.
+  const sectionSec = process.argv.some((a) => a.startsWith('--duration=')) ? load.durationSec : SECTION_SECONDS;
+  if (process.argv.includes('--server-cpu-prof')) console.log(`server CPU profiles: ${PROFILE_DIR}`);
   console.log(`load: ${load.connections} connections, pipelining ${load.pipelining}, ${load.durationSec} s per figure, ${load.workers} check workers\n`);
 
   if (!only || only === 'engine') {
@@ -40,6 +55,47 @@ async function main(): Promise<void> {
     console.log('## REST (autocannon) vs bare uWebSockets.js\n');
     console.log(formatLoadRows(await runHttpBench(load)));
     console.log('');
+  }
+  if (!only || only === 'grpc') {
+    const g = {
+      ...load,
+      durationSec: sectionSec,
+      processes: arg('grpc-processes', 2),
+      channels: arg('grpc-channels', 2),
+      inflight: arg('grpc-inflight', 16),
+      client: process.argv.includes('--grpc-client=grpc-js') ? ('grpc-js' as const) : ('http2' as const),
+    };
+    console.log(
+      `## gRPC Check vs bare grpc-js (load: ${g.client} client, ${g.processes} processes × ${g.channels} connections × ` +
+        `${g.inflight} calls in flight, pre-encoded requests, ${g.durationSec} s per figure)\n`,
+    );
+    console.log(formatGrpcRows(await runGrpcBench(g)));
+    console.log('');
+  }
+  if (!only || only === 'writes') {
+    const w = { ...load, durationSec: sectionSec };
+    console.log(`## Durable grant writes through REST (autocannon, unique URIs, ${w.durationSec} s per figure)\n`);
+    const { writes, mix } = await runWritesBench(w);
+    console.log(formatWriteRows(writes));
+    console.log('\n¹ autocannon reports whole milliseconds. Commands per commit include the call-log batches (`appendLogs`).\n');
+    console.log(`### Checks while grants stream in (checks: REST 1×1, ${w.connections} connections; each load in its own process)\n`);
+    console.log(formatMixRows(mix));
+    console.log('');
+  }
+  if (!only || only === 'cold') {
+    const grants = arg('cold-grants', 1_000_000);
+    console.log(`## Cold start on ${grants.toLocaleString('en-US')} grants (${load.workers} check workers; the LMDB file is in the OS page cache, just written)\n`);
+    const cold = await runColdStartBench({ grants, workers: load.workers, keep: process.argv.includes('--cold-keep') });
+    console.log(formatColdRows(cold));
+    if (process.argv.includes('--cold-keep')) console.log(`\ndata directory kept: ${cold.dataDir}`);
+    console.log('');
+  }
+  if (!only || only === 'scaling') {
+    const s = { durationSec: sectionSec, connections: load.connections, workerCounts: [1, 2, 1] };
+    const { rows, projects } = await runScalingBench(s);
+    console.log(`## Scaling with check workers (REST 10×10, autocannon ${s.connections} connections rotating over ${projects.join(', ')}; ${s.durationSec} s per figure)\n`);
+    console.log(formatScalingRows(rows));
+    console.log('\n¹ autocannon reports whole milliseconds.\n');
   }
 }
 

@@ -46,11 +46,14 @@ export class CheckPool {
     return this.shards.map((s) => s.ops.length + s.piscina.queueSize);
   }
 
-  /** The shard that owns a project (FNV-1a over its id). */
+  /** The shard that owns a project: FNV-1a over its id, then a murmur3 finalizer (FNV's low bits follow the
+   *  characters' parity, so sequence ids spaced evenly all landed on one of two workers). */
   shardOf(projectId: string): number {
     let h = 0x811c9dc5;
     for (let i = 0; i < projectId.length; i++) h = Math.imul(h ^ projectId.charCodeAt(i), 0x01000193);
-    return (h >>> 0) % this.shards.length;
+    h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+    h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+    return ((h ^ (h >>> 16)) >>> 0) % this.shards.length;
   }
 
   /** Resolves to the check response body as JSON text. */
