@@ -46,8 +46,6 @@ const OPERATIONS: Readonly<Record<string, Operation>> = {
   ListApiLogs: listApiLogs,
 };
 
-export const RPC_NAMES: readonly string[] = Object.keys(OPERATIONS);
-
 export class PermioService {
   constructor(
     private readonly ctx: ServiceContext,
