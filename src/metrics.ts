@@ -20,7 +20,7 @@ const latency = new client.Histogram({
   name: 'permio_request_duration_seconds',
   help: 'Time from request received to response written, by transport and RPC',
   labelNames: ['transport', 'rpc'] as const,
-  buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1],
+  buckets: [0.0001, 0.00025, 0.0005, 0.00075, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1],
   registers: [registry],
 });
 
