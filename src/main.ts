@@ -80,6 +80,21 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
+  watchLauncher(() => void shutdown('launcher exited'));
+}
+
+const LAUNCHER_POLL_MS = 500;
+
+/**
+ * Under `npm start`, npm is our parent and forwards SIGTERM/SIGINT. If npm itself is killed (kill -9), we would
+ * live on as an orphan holding the ports: notice the new parent and shut down as if signalled.
+ */
+function watchLauncher(onExit: () => void): void {
+  if (process.env.npm_lifecycle_event !== 'start') return;
+  const launcher = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== launcher) onExit();
+  }, LAUNCHER_POLL_MS).unref();
 }
 
 // A bug must cost one request, never the server: log what escaped and keep serving.
