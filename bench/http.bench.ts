@@ -66,6 +66,17 @@ function p99Bound(before: Map<number, number>, after: Map<number, number>): numb
   return Infinity;
 }
 
+const RATE_LIMIT_NEVER_REACHED = 1_000_000_000; // requests per minute
+
+async function limitOrganisation(base: string, adminKey: string, orgId: string, perMinute: number): Promise<void> {
+  const res = await fetch(`${base}/v1/organisations/${orgId}`, {
+    method: 'PATCH',
+    headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ plan: 'enterprise', rate_limit_per_minute: perMinute }),
+  });
+  if (res.status !== 200) throw new Error(`PATCH organisation: ${res.status} ${await res.text()}`);
+}
+
 /** Runs the REST scenarios; every ratio is against the bare uWS server measured in this run. */
 export async function runHttpBench(o: LoadOptions): Promise<LoadRow[]> {
   const rows: LoadRow[] = [];
@@ -108,6 +119,20 @@ export async function runHttpBench(o: LoadOptions): Promise<LoadRow[]> {
         });
       }
     }
+
+    // The cost of rate limiting on the check path: the same 1×1 load once the organisation has a (never
+    // reached) limit, so every request takes a token and carries the X-RateLimit-* headers.
+    const server = `http://127.0.0.1:${permio.ports.http_port}`;
+    await limitOrganisation(server, permio.adminKey, ds.organisationId, RATE_LIMIT_NEVER_REACHED);
+    const limited = await load(url, checkBody(ds, 1, 1), auth, o);
+    rows.push({
+      scenario: 'REST check 1×1, rate-limited key (limit never reached)',
+      requestsPerSec: limited.rps,
+      pairsPerSec: limited.rps,
+      p50Ms: limited.p50,
+      p99Ms: limited.p99,
+      baselineRatio: limited.rps / base.rps,
+    });
   } finally {
     await permio.stop();
     await hello.stop();
