@@ -57,9 +57,7 @@ export class ServiceContext {
     if (change) this.pool.applyChange(change);
     this.reader.refresh();
     switch (cmd.op) {
-      case 'createProject':
-      case 'deleteProject':
-      case 'createOrganisation':
+      case 'deleteProject': // its project keys are now invalid, and the name may come back as a new project
         this.projectCache.clear();
         this.auth.forget();
         break;

@@ -4,7 +4,7 @@ import { observeCheck } from '../metrics.js';
 import { normalizeResourceUri, validateResourceUri } from '../engine/uri.js';
 import type { Caller } from './caller.js';
 import type { ServiceContext } from './context.js';
-import { encodeToken, pageRequest } from './pagination.js';
+import { paginate, pageRequest } from './pagination.js';
 import { projectFields, projectInScope } from './scope.js';
 import { checkPrincipal, optionalString, referenceArray, requiredString, stringArray, type Input } from './validate.js';
 
@@ -53,19 +53,12 @@ export async function listGrants(ctx: ServiceContext, caller: Caller, input: Inp
 
   let order = ctx.reader.grantOrder(p.id, userId);
   if (uri !== undefined) order = order.filter(([, u]) => u === uri);
-  let start = 0;
-  if (req.after !== undefined) while (start < order.length && order[start]![0] <= (req.after as number)) start++;
-  const slice = order.slice(start, start + req.size);
-  const grants = slice.map(([, u]) => {
+  // Records are read for the page only: the order index alone gives positions and the total.
+  const page = paginate('grants', order, req, ([seq]) => seq, ([, u]) => {
     const g = ctx.reader.grant(p.id, userId, u)!;
     return { user_id: userId, resource_uri: u, permissions: g.p, roles: g.r };
   });
-  const more = start + req.size < order.length;
-  return {
-    grants,
-    next_page_token: more ? encodeToken('grants', slice[slice.length - 1]![0]) : '',
-    total_items: order.length,
-  };
+  return { grants: page.items, next_page_token: page.next_page_token, total_items: page.total_items };
 }
 
 /** Validates a check request; resolves to the response body as JSON text, built by the owning worker. */
