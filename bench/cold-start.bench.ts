@@ -1,5 +1,7 @@
 // Cold start: builds an LMDB data directory of N grants through the real store writer, starts the server on it and
-// times /healthz, the first (lazy-loading) check of a small and of the biggest project, and resident memory per grant.
+// times /healthz, the first checks of a small and of the biggest project (a worker loads a project's permissions and
+// roles on first use and a principal's grants on that principal's first check), then checks every principal once
+// (which loads everything) and reports resident memory per grant.
 //   npm run bench -- --only=cold                          1 M grants (default)
 //   npm run bench -- --only=cold --cold-grants=10000000   10 M grants (the issue's target; the build takes minutes)
 //   --cold-keep keeps the data directory (its path is printed)
@@ -8,6 +10,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { DATA_FILE } from '../src/store/env.js';
 import { residentBytes, startPermio } from './processes.js';
+import { principalCount } from './engine-dataset.js';
+import { inParallel } from './seed.js';
+import { LatencyHistogram } from './latency.js';
 import { buildStore, type BuiltProject } from './store-builder.js';
 import { bytes, int, markdownTable, ms } from './table.js';
 
@@ -20,6 +25,8 @@ export interface ColdOptions {
 const SMALL_PROJECTS = 10;
 const BIG_SHARE = 0.5; // the biggest project holds half the grants; the rest is spread evenly over the small ones
 const HEALTH_POLL_MS = 5;
+const FIRST_CHECKS_SAMPLED = 200; // principals of the biggest project whose first check is timed one at a time
+const WARM_CONCURRENCY = 16;
 
 export interface ColdReport {
   rows: [string, string][];
@@ -37,18 +44,30 @@ async function until200(url: string): Promise<void> {
   }
 }
 
-/** One check of the project's probe grant over REST; returns the round trip in ms (it must pass). */
-async function timedCheck(base: string, key: string, p: BuiltProject): Promise<number> {
+/** One check over REST; returns the round trip in ms. */
+async function timedCheck(base: string, key: string, project: string, principal: string, uri: string, permission: string): Promise<{ ms: number; passed: boolean }> {
   const started = performance.now();
   const res = await fetch(`${base}/v1/check`, {
     method: 'POST',
     headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ project_name: p.name, principal_id: p.probe.principal, resource_uris: [p.probe.uri], permissions: [p.probe.permission] }),
+    body: JSON.stringify({ project_name: project, principal_id: principal, resource_uris: [uri], permissions: [permission] }),
   });
   const body = (await res.json()) as { passed?: boolean };
   const elapsed = performance.now() - started;
-  if (res.status !== 200 || body.passed !== true) throw new Error(`cold check ${p.name}: ${res.status} ${JSON.stringify(body)}`);
-  return elapsed;
+  if (res.status !== 200) throw new Error(`cold check ${project}: ${res.status} ${JSON.stringify(body)}`);
+  return { ms: elapsed, passed: body.passed === true };
+}
+
+/** The check of the project's probe grant (it must pass); returns the round trip in ms. */
+async function probeCheck(base: string, key: string, p: BuiltProject): Promise<number> {
+  const r = await timedCheck(base, key, p.name, p.probe.principal, p.probe.uri, p.probe.permission);
+  if (!r.passed) throw new Error(`cold check ${p.name}: the probe grant did not pass`);
+  return r.ms;
+}
+
+/** Principal names of a built project (engine-dataset's `user_<k>`). */
+function principalsOf(p: BuiltProject): string[] {
+  return Array.from({ length: principalCount(p.grants) }, (_, k) => `user_${k}`);
 }
 
 export async function runColdStartBench(o: ColdOptions): Promise<ColdReport> {
@@ -81,25 +100,39 @@ export async function runColdStartBench(o: ColdOptions): Promise<ColdReport> {
 
     const smallest = built.projects[0]!;
     const biggest = built.projects[built.projects.length - 1]!;
-    const firstSmall = await timedCheck(base, built.key, smallest);
-    const secondSmall = await timedCheck(base, built.key, smallest);
-    const firstBig = await timedCheck(base, built.key, biggest);
-    const secondBig = await timedCheck(base, built.key, biggest);
+    const firstSmall = await probeCheck(base, built.key, smallest);
+    const secondSmall = await probeCheck(base, built.key, smallest);
+    const firstBig = await probeCheck(base, built.key, biggest);
+    const secondBig = await probeCheck(base, built.key, biggest);
+    // first checks of further principals of the biggest project, one at a time: each loads that principal's grants
+    const firsts = new LatencyHistogram();
+    const sampled = principalsOf(biggest).filter((u) => u !== biggest.probe.principal).slice(0, FIRST_CHECKS_SAMPLED);
+    for (const u of sampled) firsts.record((await timedCheck(base, built.key, biggest.name, u, '/org0', 'read')).ms);
     const otherFirsts: number[] = [];
-    for (const p of built.projects.slice(1, -1)) otherFirsts.push(await timedCheck(base, built.key, p));
+    for (const p of built.projects.slice(1, -1)) otherFirsts.push(await probeCheck(base, built.key, p));
+    // then every principal of every project once, which loads every grant
+    const warmStarted = performance.now();
+    const tasks = built.projects.flatMap((p) => principalsOf(p).map((u) => () => timedCheck(base, built.key, p.name, u, '/org0', 'read')));
+    await inParallel(tasks, WARM_CONCURRENCY);
+    const warmSeconds = (performance.now() - warmStarted) / 1000;
     const loaded = residentBytes(pid);
     const perGrant = (a: number, b: number) => ((b - a) / built.storedGrants).toFixed(1);
 
     rows.push(
       ['spawn → `listening` log line', `${ms(listeningMs)} ms`],
       ['spawn → `/healthz` 200', `${ms(healthyMs)} ms`],
-      [`first check, small project (${int(small)} grants; loads it)`, `${ms(firstSmall)} ms`],
+      [`first check, small project (${int(small)} grants; loads its schema and one principal)`, `${ms(firstSmall)} ms`],
       ['second check, same project', `${ms(secondSmall)} ms`],
-      [`first check, biggest project (${int(big)} grants; loads it)`, `${ms(firstBig)} ms`],
+      [`first check, biggest project (${int(big)} grants, ${int(principalCount(big))} principals)`, `${ms(firstBig)} ms`],
       ['second check, same project', `${ms(secondBig)} ms`],
+      [
+        `first checks of ${sampled.length} more principals of the biggest project, one at a time: p50 / p99 / max`,
+        `${ms(firsts.percentile(0.5))} / ${ms(firsts.percentile(0.99))} / ${ms(firsts.percentile(1))} ms`,
+      ],
       [`first check, the other ${otherFirsts.length} small projects`, `${ms(Math.min(...otherFirsts))}–${ms(Math.max(...otherFirsts))} ms`],
+      [`every principal checked once (${int(tasks.length)} checks, ${WARM_CONCURRENCY} in flight): loads all grants`, `${warmSeconds.toFixed(1)} s`],
       ['server RSS after /healthz (nothing loaded)', `${bytes(idle.rss)} (anon ${bytes(idle.anon)}, file ${bytes(idle.file)})`],
-      ['server RSS, every project loaded', `${bytes(loaded.rss)} (anon ${bytes(loaded.anon)}, file ${bytes(loaded.file)})`],
+      ['server RSS, every grant loaded', `${bytes(loaded.rss)} (anon ${bytes(loaded.anon)}, file ${bytes(loaded.file)})`],
       ['resident bytes per grant: RSS growth / grants', `${perGrant(idle.rss, loaded.rss)} B`],
       ['… of which anonymous (heaps, trie arrays; not LMDB pages)', `${perGrant(idle.anon, loaded.anon)} B`],
     );

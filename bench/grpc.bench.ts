@@ -30,6 +30,10 @@ export interface GrpcRow {
   loadCores: number;
   boxCores: number;
   baselineRatio?: number;
+  /** Calls/s of the bare server given this scenario's own request (undefined for 1×1: the 1×1 baseline is that). */
+  sameRequestBaseline?: number;
+  /** Against {@link sameRequestBaseline} (for 1×1, against the 1×1 baseline). */
+  sameRequestRatio?: number;
 }
 
 const WARMUP_MS = 1500; // connections up and JIT warm before counting
@@ -122,7 +126,9 @@ export async function runGrpcBench(s: GrpcLoadSettings): Promise<GrpcRow[]> {
     const auth = `Bearer ${ds.key}`;
     const small = checkRequest(ds, 1, 1);
 
-    // The baseline is measured before and after the scenarios (the box is shared: rates drift); ratios use the mean.
+    // Two baselines, both the bare grpc-js server with the same client settings: its answer to the 1×1 request,
+    // measured before and after the scenarios (the box is shared: rates drift; ratios use the mean), and its answer
+    // to each scenario's own request (same bytes decoded by the same protobufjs definition, no work).
     const helloTarget = `127.0.0.1:${hello.ports.grpc_port}`;
     const { sample: _b, ...before } = await measureGrpc(helloTarget, hello.child.pid!, small, auth, s);
     const scenarios: GrpcRow[] = [];
@@ -131,15 +137,19 @@ export async function runGrpcBench(s: GrpcLoadSettings): Promise<GrpcRow[]> {
       ['gRPC check 1×100×2', 100, 2],
       ['gRPC check 10×10', 10, 10],
     ] as const) {
-      const { sample, ...r } = await measureGrpc(`127.0.0.1:${permio.ports.grpc_port}`, permio.child.pid!, checkRequest(ds, nUris, nPerms), auth, s);
+      const request = checkRequest(ds, nUris, nPerms);
+      const { sample, ...r } = await measureGrpc(`127.0.0.1:${permio.ports.grpc_port}`, permio.child.pid!, request, auth, s);
       if (!sample.passed) throw new Error(`${name}: expected passed, got ${JSON.stringify(sample)}`);
-      scenarios.push({ scenario: name, pairs: nUris * nPerms, ...r });
+      const same = nUris * nPerms === 1 ? undefined : (await measureGrpc(helloTarget, hello.child.pid!, request, auth, s)).callsPerSec;
+      scenarios.push({ scenario: name, pairs: nUris * nPerms, ...r, sameRequestBaseline: same });
     }
     const { sample: _a, ...after } = await measureGrpc(helloTarget, hello.child.pid!, small, auth, s);
     const baseline = (before.callsPerSec + after.callsPerSec) / 2;
     rows.push({ scenario: 'bare grpc-js hello (baseline, before)', pairs: 0, ...before });
     rows.push({ scenario: 'bare grpc-js hello (baseline, after)', pairs: 0, ...after });
-    for (const r of scenarios) rows.push({ ...r, baselineRatio: r.callsPerSec / baseline });
+    for (const r of scenarios) {
+      rows.push({ ...r, baselineRatio: r.callsPerSec / baseline, sameRequestRatio: r.callsPerSec / (r.sameRequestBaseline ?? baseline) });
+    }
   } finally {
     await permio.stop();
     await hello.stop();
@@ -149,8 +159,8 @@ export async function runGrpcBench(s: GrpcLoadSettings): Promise<GrpcRow[]> {
 
 export function formatGrpcRows(rows: readonly GrpcRow[]): string {
   return markdownTable(
-    ['scenario', 'calls/s', 'pairs/s', 'p50 ms', 'p99 ms', 'server CPU (cores)', 'load-gen CPU (cores)', 'whole box busy (cores)', 'vs baseline (mean)'],
-    'lrrrrrrrr',
+    ['scenario', 'calls/s', 'pairs/s', 'p50 ms', 'p99 ms', 'server CPU (cores)', 'load-gen CPU (cores)', 'whole box busy (cores)', 'vs 1×1 baseline (mean)', 'bare grpc-js, same request', 'vs same request'],
+    'lrrrrrrrrrr',
     rows.map((r) => [
       r.scenario,
       int(r.callsPerSec),
@@ -161,6 +171,8 @@ export function formatGrpcRows(rows: readonly GrpcRow[]): string {
       r.loadCores.toFixed(2),
       r.boxCores.toFixed(2),
       r.baselineRatio === undefined ? '' : pct(r.baselineRatio),
+      r.sameRequestBaseline === undefined ? '' : int(r.sameRequestBaseline),
+      r.sameRequestRatio === undefined ? '' : pct(r.sameRequestRatio),
     ]),
   );
 }

@@ -2,7 +2,6 @@
 import { EDGE_BLOOM, EDGE_CHILD, GRANT_EFFECTIVE, principalBit, ROOT, type GrantTrie } from './grant-trie.js';
 import { HASH_SEED, hashStep } from './intern.js';
 import type { PermissionTable } from './permissions.js';
-import { uriEnd } from './uri.js';
 
 /** One resource with something missing, echoed as sent. */
 export interface MissingEntry {
@@ -18,20 +17,27 @@ export interface CheckResult {
 
 const SLASH = 47; // '/'
 
+/**
+ * Separator of the URIs of a check: they arrive as one joined string (validated URIs never hold control
+ * characters), walked in place, so a batch allocates no per-URI strings unless a URI misses.
+ */
+export const URI_SEPARATOR = '\n';
+
 // Scratch, one per thread (msgpackr's `target`): reused by every call, grown on demand.
 let wanted = new Int32Array(4); // requested mask, one int32 per word
 let held = new Int32Array(4); // bits held along the current path (multi-word projects only)
 let bitOfName = new Int32Array(64); // bit per distinct requested name; -1 = no such permission
 
 /**
- * Answers `principal` × `uris` × `permissions` against `trie`. URIs were validated by the caller
- * (a trailing '/' may remain); names are resolved to bits once, and strings are built only for failures.
+ * Answers `principal` × `uris` × `permissions` against `trie`; `uris` are joined by {@link URI_SEPARATOR}.
+ * URIs were validated by the caller (a trailing '/' may remain); names are resolved to bits once, and
+ * strings are built only for failures.
  */
 export function checkAccess(
   trie: GrantTrie,
   permissions: PermissionTable,
   principal: string,
-  uris: readonly string[],
+  uris: string,
   names: readonly string[],
 ): CheckResult {
   const distinct = names.length > 1 ? [...new Set(names)] : names; // a repeated name answers once
@@ -50,31 +56,38 @@ export function checkAccess(
     else allKnown = false;
   }
   const pid = trie.principals.find(principal, 0, principal.length);
-  const seen = uris.length > 1 ? new Set<string>() : null;
+  let reported: Set<string> | null = null; // URIs already answered as missing (a repeat answers once)
   const missing: MissingEntry[] = [];
-  for (let u = 0; u < uris.length; u++) {
-    const uri = uris[u]!;
-    const end = uriEnd(uri);
-    if (seen !== null) {
-      const key = end === uri.length ? uri : uri.slice(0, end); // '/a/' and '/a' are one resource
-      if (seen.has(key)) continue;
-      seen.add(key);
-    }
+  const single = uris.indexOf(URI_SEPARATOR) < 0;
+  for (let start = 0, stop = 0; start < uris.length; start = stop + 1) {
+    stop = uris.indexOf(URI_SEPARATOR, start);
+    if (stop < 0) stop = uris.length;
+    const end = stop - start > 1 && uris.charCodeAt(stop - 1) === SLASH ? stop - 1 : stop; // '/a/' is '/a'
+    let names: string[] | null = null;
     if (words === 1) {
       // ≤ 32 permissions: the whole path fits in one int (the common case)
-      const bits = pid < 0 ? 0 : collectOne(trie, pid, uri, end, wanted[0]!);
-      if (!allKnown || (bits & wanted[0]!) !== wanted[0]) missing.push({ resource_uri: uri, missing_permissions: missingOne(distinct, bits) });
+      const bits = pid < 0 ? 0 : collectOne(trie, pid, uris, start, end, wanted[0]!);
+      if (!allKnown || (bits & wanted[0]!) !== wanted[0]) names = missingOne(distinct, bits);
     } else {
       if (pid < 0) held.fill(0, 0, words);
-      else collectMany(trie, pid, uri, end, words);
-      if (!allKnown || !heldCovers(words)) missing.push({ resource_uri: uri, missing_permissions: missingMany(distinct) });
+      else collectMany(trie, pid, uris, start, end, words);
+      if (!allKnown || !heldCovers(words)) names = missingMany(distinct);
     }
+    if (names === null) continue;
+    // only misses are reported, so only misses are deduplicated: a passing batch builds no set
+    if (!single) {
+      const key = uris.slice(start, end);
+      reported ??= new Set();
+      if (reported.has(key)) continue;
+      reported.add(key);
+    }
+    missing.push({ resource_uri: uris.slice(start, stop), missing_permissions: names });
   }
   return { passed: missing.length === 0, missing_permissions: missing };
 }
 
-/** ORs `pid`'s effective word along `uri[0, end)` from the root, stopping once `want` is covered. */
-function collectOne(trie: GrantTrie, pid: number, uri: string, end: number, want: number): number {
+/** ORs `pid`'s effective word along the URI `str[start, end)` from the root, stopping once `want` is covered. */
+function collectOne(trie: GrantTrie, pid: number, str: string, start: number, end: number, want: number): number {
   const grants = trie.grants;
   const edges = trie.edges;
   const edgeData = edges.data;
@@ -83,11 +96,11 @@ function collectOne(trie: GrantTrie, pid: number, uri: string, end: number, want
   let o = (trie.rootBloom & bit) === 0 ? -1 : grants.find(ROOT, pid);
   let bits = o < 0 ? 0 : grants.data[o + GRANT_EFFECTIVE]!;
   let node = ROOT;
-  for (let i = 1; (bits & want) !== want && i < end; ) {
+  for (let i = start + 1; (bits & want) !== want && i < end; ) {
     let h = HASH_SEED;
     let j = i;
-    for (let c = 0; j < end && (c = uri.charCodeAt(j)) !== SLASH; j++) h = hashStep(h, c); // hash while scanning
-    const seg = segments.findHashed(uri, i, j, h);
+    for (let c = 0; j < end && (c = str.charCodeAt(j)) !== SLASH; j++) h = hashStep(h, c); // hash while scanning
+    const seg = segments.findHashed(str, i, j, h);
     if (seg < 0) break; // a segment no grant ever named: nothing deeper exists
     const e = edges.find(node, seg);
     if (e < 0) break;
@@ -104,7 +117,7 @@ function collectOne(trie: GrantTrie, pid: number, uri: string, end: number, want
 }
 
 /** Multi-word {@link collectOne}: ORs into the `held` scratch. */
-function collectMany(trie: GrantTrie, pid: number, uri: string, end: number, words: number): void {
+function collectMany(trie: GrantTrie, pid: number, str: string, start: number, end: number, words: number): void {
   const grants = trie.grants;
   const edgeData = trie.edges.data;
   const bit = principalBit(pid);
@@ -112,11 +125,11 @@ function collectMany(trie: GrantTrie, pid: number, uri: string, end: number, wor
   let o = (trie.rootBloom & bit) === 0 ? -1 : grants.find(ROOT, pid);
   if (o >= 0) for (let k = 0; k < words; k++) held[k] |= grants.data[o + GRANT_EFFECTIVE + k]!;
   let node = ROOT;
-  for (let i = 1; !heldCovers(words) && i < end; ) {
+  for (let i = start + 1; !heldCovers(words) && i < end; ) {
     let h = HASH_SEED;
     let j = i;
-    for (let c = 0; j < end && (c = uri.charCodeAt(j)) !== SLASH; j++) h = hashStep(h, c);
-    const seg = trie.segments.findHashed(uri, i, j, h);
+    for (let c = 0; j < end && (c = str.charCodeAt(j)) !== SLASH; j++) h = hashStep(h, c);
+    const seg = trie.segments.findHashed(str, i, j, h);
     if (seg < 0) break;
     const e = trie.edges.find(node, seg);
     if (e < 0) break;

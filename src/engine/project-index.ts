@@ -1,5 +1,5 @@
 // One project's in-memory authorization index: the engine's only entry point for store, worker and service.
-import { checkAccess, type CheckResult } from './check.js';
+import { checkAccess, URI_SEPARATOR, type CheckResult } from './check.js';
 import { GrantTrie } from './grant-trie.js';
 import { PermissionTable } from './permissions.js';
 import { RoleTable } from './roles.js';
@@ -25,6 +25,11 @@ export class ProjectIndex {
   /** Number of (principal, resource) grant records held. */
   get grantCount(): number {
     return this.trie.grants.size;
+  }
+
+  /** Whether `principal` holds or held a grant record here (a worker loads a principal's grants on first sight). */
+  hasPrincipal(principal: string): boolean {
+    return this.trie.principals.find(principal, 0, principal.length) >= 0;
   }
 
   /** Creates permission `id`, or renames it (grants refer to ids; checks use the current name). */
@@ -95,9 +100,11 @@ export class ProjectIndex {
   /**
    * For every resource × permission pair: does `principal` hold the permission (by current name) on the
    * resource or an ancestor, directly or through a role? Repeated URIs (normalized) and names answer once.
+   * `uris` may come joined by {@link URI_SEPARATOR} (as the worker receives them).
    */
-  check(principal: string, uris: readonly string[], permissions: readonly string[]): CheckResult {
-    return checkAccess(this.trie, this.permissions, principal, uris, permissions);
+  check(principal: string, uris: string | readonly string[], permissions: readonly string[]): CheckResult {
+    const joined = typeof uris === 'string' ? uris : uris.join(URI_SEPARATOR);
+    return checkAccess(this.trie, this.permissions, principal, joined, permissions);
   }
 
   /** Approximate bytes held (typed arrays + tables), for the bench. */

@@ -1,42 +1,56 @@
-// Reads one project's permissions, roles and grants from LMDB into an index (a check worker's cold load).
+// Reads a project from LMDB into a check worker's index, lazily: its permissions and roles when the project is
+// first used, and one principal's grants when that principal is first checked (grant keys are [project, user, uri],
+// so they are one contiguous range). A first check therefore costs one principal's grants, not the project's.
 import type { Store } from './env.js';
 import { prefixRange } from './keys.js';
 import type { GrantRecord, PermissionRecord, RoleRecord } from './records.js';
 
-/** What a project load writes into: the engine's ProjectIndex satisfies it. */
+/** What a load writes into: the engine's ProjectIndex satisfies it. */
 export interface ProjectSink {
   putPermission(id: string, name: string): void;
   putRole(id: string, permissionIds: readonly string[]): void;
   grant(principal: string, uri: string, permissionIds: readonly string[], roleIds: readonly string[]): void;
 }
 
-/**
- * Streams a project's current state into `sink`, from a fresh snapshot (never a stale read transaction),
- * and releases the snapshot afterwards: a check worker waits in Atomics.wait, not on its event loop, so
- * lmdb-js would never reset the read transaction, and LMDB cannot reuse pages an open reader may see
- * (the data file grew ~20 KB per grant written after a project was loaded).
- */
-export function loadProject(store: Store, projectId: string, sink: ProjectSink): void {
-  store.root.resetReadTxn();
-  try {
-    readInto(store, projectId, sink);
-  } finally {
-    store.root.resetReadTxn();
-  }
+/** Streams the project's permissions and roles into `sink`. */
+export function loadProjectSchema(store: Store, projectId: string, sink: ProjectSink): void {
+  fresh(store, () => {
+    const range = prefixRange([projectId]);
+    for (const { value } of store.dbs.permissions.getRange(range)) {
+      const p = value as PermissionRecord;
+      sink.putPermission(p.id, p.name);
+    }
+    for (const { value } of store.dbs.roles.getRange(range)) {
+      const r = value as RoleRecord;
+      sink.putRole(r.id, r.permissions);
+    }
+  });
 }
 
-function readInto(store: Store, projectId: string, sink: ProjectSink): void {
-  const range = prefixRange([projectId]);
-  for (const { value } of store.dbs.permissions.getRange(range)) {
-    const p = value as PermissionRecord;
-    sink.putPermission(p.id, p.name);
-  }
-  for (const { value } of store.dbs.roles.getRange(range)) {
-    const r = value as RoleRecord;
-    sink.putRole(r.id, r.permissions);
-  }
-  for (const { key, value } of store.dbs.grants.getRange(range)) {
-    const g = value as GrantRecord;
-    sink.grant(key[1] as string, key[2] as string, g.p, g.r);
+/** Streams every grant of `principal` in the project into `sink`; returns how many there were. */
+export function loadPrincipalGrants(store: Store, projectId: string, principal: string, sink: ProjectSink): number {
+  return fresh(store, () => {
+    let count = 0;
+    for (const { key, value } of store.dbs.grants.getRange(prefixRange([projectId, principal]))) {
+      const g = value as GrantRecord;
+      sink.grant(principal, key[2] as string, g.p, g.r);
+      count++;
+    }
+    return count;
+  });
+}
+
+/**
+ * Runs `read` on a fresh snapshot (never a stale read transaction: every write acknowledged so far is seen), and
+ * releases the snapshot afterwards: a check worker waits in Atomics.wait, not on its event loop, so lmdb-js would
+ * never reset the read transaction, and LMDB cannot reuse pages an open reader may see (the data file grew
+ * ~20 KB per grant written after a project was loaded).
+ */
+function fresh<T>(store: Store, read: () => T): T {
+  store.root.resetReadTxn();
+  try {
+    return read();
+  } finally {
+    store.root.resetReadTxn();
   }
 }

@@ -15,8 +15,8 @@ export const OP_RESET = 3;
  */
 export type CheckOp = readonly [typeof OP_CHECK, projectId: string, principal: string, joinedUris: string, permissions: string[]];
 
-/** Separator of {@link CheckOp}'s URIs. */
-export const URI_SEPARATOR = '\n';
+/** Separator of {@link CheckOp}'s URIs: the engine walks the joined string in place. */
+export { URI_SEPARATOR } from '../engine/check.js';
 export type ApplyOp = readonly [typeof OP_APPLY, projectId: string, deltas: readonly Delta[]];
 export type ControlOp = readonly [typeof OP_CRASH | typeof OP_RESET];
 export type WorkerOp = CheckOp | ApplyOp | ControlOp;
