@@ -8,6 +8,7 @@ import { formatEngineBench, runEngineBench } from './engine.bench.js';
 import { runHttpBench, type LoadRow } from './http.bench.js';
 import { formatGrpcRows, runGrpcBench } from './grpc.bench.js';
 import { formatMixRows, formatWriteRows, runWritesBench } from './writes.bench.js';
+import { formatWriterCapacityRows, runWriterCapacityBench } from './writer-capacity.bench.js';
 import { formatColdRows, runColdStartBench } from './cold-start.bench.js';
 import { formatScalingRows, runScalingBench } from './scaling.bench.js';
 import { PROFILE_DIR } from './processes.js';
@@ -80,6 +81,8 @@ async function main(): Promise<void> {
     console.log('\n¹ autocannon reports whole milliseconds. Commands per commit include the call-log batches (`appendLogs`).\n');
     console.log(`### Checks while grants stream in (checks: REST 1×1, ${w.connections} connections; each load in its own process)\n`);
     console.log(formatMixRows(mix));
+    console.log('\n### The single writer alone (in-process StoreWriter.applyBatch, no HTTP; each commit fsynced before the next)\n');
+    console.log(formatWriterCapacityRows(runWriterCapacityBench(3)));
     console.log('');
   }
   if (!only || only === 'cold') {

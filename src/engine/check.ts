@@ -17,6 +17,9 @@ export interface CheckResult {
 
 const SLASH = 47; // '/'
 
+/** The answer of every passing check (shared: callers only read or serialize it). */
+const PASSED: CheckResult = Object.freeze({ passed: true, missing_permissions: Object.freeze([]) as unknown as MissingEntry[] });
+
 /**
  * Separator of the URIs of a check: they arrive as one joined string (validated URIs never hold control
  * characters), walked in place, so a batch allocates no per-URI strings unless a URI misses.
@@ -58,9 +61,10 @@ export function checkAccess(
   const pid = trie.principals.find(principal, 0, principal.length);
   let reported: Set<string> | null = null; // URIs already answered as missing (a repeat answers once)
   const missing: MissingEntry[] = [];
-  const single = uris.indexOf(URI_SEPARATOR) < 0;
+  const firstStop = uris.indexOf(URI_SEPARATOR);
+  const single = firstStop < 0;
   for (let start = 0, stop = 0; start < uris.length; start = stop + 1) {
-    stop = uris.indexOf(URI_SEPARATOR, start);
+    stop = start === 0 ? firstStop : uris.indexOf(URI_SEPARATOR, start);
     if (stop < 0) stop = uris.length;
     const end = stop - start > 1 && uris.charCodeAt(stop - 1) === SLASH ? stop - 1 : stop; // '/a/' is '/a'
     let names: string[] | null = null;
@@ -83,7 +87,7 @@ export function checkAccess(
     }
     missing.push({ resource_uri: uris.slice(start, stop), missing_permissions: names });
   }
-  return { passed: missing.length === 0, missing_permissions: missing };
+  return missing.length === 0 ? PASSED : { passed: false, missing_permissions: missing };
 }
 
 /** ORs `pid`'s effective word along the URI `str[start, end)` from the root, stopping once `want` is covered. */

@@ -103,7 +103,7 @@ export class ProjectIndex {
    * `uris` may come joined by {@link URI_SEPARATOR} (as the worker receives them).
    */
   check(principal: string, uris: string | readonly string[], permissions: readonly string[]): CheckResult {
-    const joined = typeof uris === 'string' ? uris : uris.join(URI_SEPARATOR);
+    const joined = typeof uris === 'string' ? uris : uris.length === 1 ? uris[0]! : uris.join(URI_SEPARATOR);
     return checkAccess(this.trie, this.permissions, principal, joined, permissions);
   }
 

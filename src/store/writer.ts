@@ -208,14 +208,15 @@ export class StoreWriter {
     for (const orgId of orgs) {
       const count = this.logCounts.get(orgId) ?? this.db.apiLogs.getKeysCount(prefixRange([orgId]));
       let over = count - cmd.max_per_org;
-      let removed = 0;
-      for (const { key, value } of [...this.db.apiLogs.getRange({ ...prefixRange([orgId]), limit: Math.max(over, 0) + LOG_AGE_SCAN })]) {
+      // collect first (no writes under a live cursor), lazily: the scan usually stops at the first, young entry
+      const doomed: Key[] = [];
+      for (const { key, value } of this.db.apiLogs.getRange({ ...prefixRange([orgId]), limit: Math.max(over, 0) + LOG_AGE_SCAN })) {
         if (over <= 0 && (value as ApiLogRecord).time >= cutoff) break; // oldest first: the rest is younger
-        this.db.apiLogs.removeSync(key);
+        doomed.push(key as Key);
         over--;
-        removed++;
       }
-      this.logCounts.set(orgId, count - removed);
+      for (const key of doomed) this.db.apiLogs.removeSync(key);
+      this.logCounts.set(orgId, count - doomed.length);
     }
     return ok({});
   }

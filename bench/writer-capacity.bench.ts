@@ -1,0 +1,65 @@
+// The single writer's own capacity, without HTTP: grant commands through StoreWriter.applyBatch in-process, one group
+// commit after another, each transaction committed and fsynced before the next starts (what a 200 waits for).
+// The group-commit sizes stand for that many clients writing at once.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { ProjectRef, WriteCommand } from '../src/store/commands.js';
+import { openStore } from '../src/store/env.js';
+import type { OrgRecord, ProjectRecord } from '../src/store/records.js';
+import { DEFAULT_PROJECT, StoreWriter, type WriteResult } from '../src/store/writer.js';
+import { int, markdownTable, ms } from './table.js';
+
+const COMMIT_SIZES = [50, 200, 1000];
+const PRINCIPALS = 16; // as the REST write load: fresh URIs under 16 principals
+
+export interface WriterCapacityRow {
+  commandsPerCommit: number;
+  grantsPerSec: number;
+  commitMs: number;
+}
+
+function ok(r: WriteResult | undefined): unknown {
+  if (!r?.ok) throw new Error(`writer capacity: ${JSON.stringify(r)}`);
+  return r.value;
+}
+
+export function runWriterCapacityBench(secondsPerFigure: number): WriterCapacityRow[] {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'permio-writer-'));
+  const store = openStore(dir, { readOnly: false });
+  try {
+    const writer = new StoreWriter(store);
+    const org = ok(writer.applyBatch([{ op: 'createOrganisation', name: 'bench', user_id: 'bench', plan: 'enterprise', rate_limit_per_minute: 0 }])[0]) as OrgRecord;
+    const project = store.dbs.projects.get([org.id, DEFAULT_PROJECT]) as ProjectRecord;
+    const ref: ProjectRef = { organisation_id: org.id, project_name: DEFAULT_PROJECT, project_id: project.id };
+    for (const name of ['read', 'write']) ok(writer.applyBatch([{ op: 'createPermission', name, description: '', ...ref }])[0]);
+    let n = 0;
+    return COMMIT_SIZES.map((size) => {
+      let grants = 0;
+      let commits = 0;
+      const started = performance.now();
+      while (performance.now() - started < secondsPerFigure * 1000) {
+        const cmds: WriteCommand[] = [];
+        for (let k = 0; k < size; k++, n++) {
+          const user = `writer-${n % PRINCIPALS}`;
+          cmds.push({ op: 'grant', user_id: user, resource_uri: `/writes/${user}/${n}`, permissions: ['read', 'write'], roles: [], ...ref });
+        }
+        ok(writer.applyBatch(cmds)[0]); // transactionSync: committed and on disk when it returns
+        grants += size;
+        commits++;
+      }
+      const elapsed = performance.now() - started;
+      return { commandsPerCommit: size, grantsPerSec: (grants / elapsed) * 1000, commitMs: elapsed / commits };
+    });
+  } finally {
+    void store.close().then(() => fs.rmSync(dir, { recursive: true, force: true }));
+  }
+}
+
+export function formatWriterCapacityRows(rows: readonly WriterCapacityRow[]): string {
+  return markdownTable(
+    ['grants per group commit', 'durable grants/s', 'ms per commit (apply + commit + fsync)'],
+    'rrr',
+    rows.map((r) => [int(r.commandsPerCommit), int(r.grantsPerSec), ms(r.commitMs)]),
+  );
+}
