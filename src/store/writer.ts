@@ -390,7 +390,7 @@ export class StoreWriter {
     const ids: string[] = [];
     const unknown: string[] = [];
     for (const ref of refs) {
-      const id = byId.get([pid, ref]) ? ref : (byName.get([pid, ref]) as string | undefined);
+      const id = byId.doesExist([pid, ref]) ? ref : (byName.get([pid, ref]) as string | undefined); // no record decode
       if (id === undefined) unknown.push(ref);
       else if (!ids.includes(id)) ids.push(id);
     }
