@@ -78,14 +78,15 @@ export function checkAccess(
       if (!allKnown || !heldCovers(words)) names = missingMany(distinct);
     }
     if (names === null) continue;
+    const uri = single ? uris : uris.slice(start, stop); // echoed as sent
     // only misses are reported, so only misses are deduplicated: a passing batch builds no set
     if (!single) {
-      const key = uris.slice(start, end);
+      const key = end === stop ? uri : uris.slice(start, end);
       reported ??= new Set();
       if (reported.has(key)) continue;
       reported.add(key);
     }
-    missing.push({ resource_uri: uris.slice(start, stop), missing_permissions: names });
+    missing.push({ resource_uri: uri, missing_permissions: names });
   }
   return missing.length === 0 ? PASSED : { passed: false, missing_permissions: missing };
 }
