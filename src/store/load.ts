@@ -27,16 +27,13 @@ export function loadProjectSchema(store: Store, projectId: string, sink: Project
   });
 }
 
-/** Streams every grant of `principal` in the project into `sink`; returns how many there were. */
-export function loadPrincipalGrants(store: Store, projectId: string, principal: string, sink: ProjectSink): number {
-  return fresh(store, () => {
-    let count = 0;
+/** Streams every grant of `principal` (exactly: not of ids it prefixes) in the project into `sink`. */
+export function loadPrincipalGrants(store: Store, projectId: string, principal: string, sink: ProjectSink): void {
+  fresh(store, () => {
     for (const { key, value } of store.dbs.grants.getRange(prefixRange([projectId, principal]))) {
       const g = value as GrantRecord;
       sink.grant(principal, key[2] as string, g.p, g.r);
-      count++;
     }
-    return count;
   });
 }
 

@@ -39,6 +39,8 @@ beforeAll(async () => {
   await grant('alice', '/docs/private', ['share']);
   await grant('bob', '/teams/eng', [], ['editor']);
   for (let i = 0; i < 200; i++) await grant(`filler-${i % 20}`, `/f/${i}`, ['read']); // others' grants stay unloaded
+  await grant('u1', '/a', ['share']); // 'u1' is a prefix of 'u10': their grant ranges must not mix
+  await grant('u10', '/b', ['share']);
 
   // restart on the same data: the workers start empty
   await first.stop();
@@ -100,6 +102,17 @@ describe('lazy loading after a restart', () => {
     expect(await check('carol', ['/x'], ['read', 'write'])).toEqual({
       passed: false,
       missing_permissions: [{ resource_uri: '/x', missing_permissions: ['read'] }],
+    });
+  });
+
+  it('loads exactly one principal’s grants, not those of ids it prefixes', async () => {
+    expect(await check('u1', ['/a/x', '/b/x'], ['share'])).toEqual({
+      passed: false,
+      missing_permissions: [{ resource_uri: '/b/x', missing_permissions: ['share'] }],
+    });
+    expect(await check('u10', ['/a/x', '/b/x'], ['share'])).toEqual({
+      passed: false,
+      missing_permissions: [{ resource_uri: '/a/x', missing_permissions: ['share'] }],
     });
   });
 
