@@ -49,7 +49,7 @@ async function main(): Promise<void> {
 
   if (!only || only === 'engine') {
     console.log('## Engine, in-process, one thread\n');
-    console.log(formatEngineBench(runEngineBench({ big: process.argv.includes('--big'), seconds: arg('seconds', 1.5) })));
+    console.log(formatEngineBench(runEngineBench({ big: process.argv.includes('--big'), naiveBig: process.argv.includes('--naive-big'), seconds: arg('seconds', 1.5) })));
     console.log('');
   }
   if (!only || only === 'rest') {
