@@ -21,6 +21,8 @@ export interface Config {
     readonly retentionDays: number;
     readonly maxEntriesPerOrg: number;
   };
+  /** Budget of the main thread's cache of check answers, in characters (≈ bytes); 0 disables it. */
+  readonly checkCacheChars: number;
   /** PERMIO_FAULT_INJECTION=1 enables operator-only `POST /debug/crash/*` routes (tests of crash recovery). */
   readonly faultInjection: boolean;
 }
@@ -33,6 +35,7 @@ const DEFAULTS = {
   checkSampleRate: 0.01, // 1 % of successful checks: logging must never be the bottleneck
   retentionDays: 7,
   maxEntriesPerOrg: 100_000,
+  checkCacheMb: 64,
 };
 
 function readNumber(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
@@ -76,6 +79,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     defaultPlan: plan,
     logLevel: level,
     faultInjection: env.PERMIO_FAULT_INJECTION === '1',
+    checkCacheChars: Math.floor(readNumber(env, 'PERMIO_CHECK_CACHE_MB', DEFAULTS.checkCacheMb, 0, 65_536) * 1024 * 1024),
     callLog: Object.freeze({
       enabled: env.PERMIO_CALL_LOG !== '0',
       checkSampleRate: readNumber(env, 'PERMIO_CALL_LOG_CHECK_SAMPLE', DEFAULTS.checkSampleRate, 0, 1),

@@ -66,6 +66,22 @@ export function observeCheck(pairCount: number): void {
   pairs.inc(pairCount);
 }
 
+const checkCache = new client.Counter({
+  name: 'permio_check_cache_total',
+  help: 'Checks by answer source: hit (main-thread cache), miss (worker, then cached), uncached (worker; batch too large or cache off)',
+  labelNames: ['result'] as const,
+  registers: [registry],
+});
+const checkCacheChildren = {
+  hit: checkCache.labels('hit'),
+  miss: checkCache.labels('miss'),
+  uncached: checkCache.labels('uncached'),
+};
+
+export function observeCheckCache(result: keyof typeof checkCacheChildren): void {
+  checkCacheChildren[result].inc();
+}
+
 export function observeWriterBatch(commands: number, seconds: number): void {
   writerBatch.observe(commands);
   writerCommit.observe(seconds);

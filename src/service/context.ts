@@ -6,10 +6,13 @@ import type { WriteCommand } from '../store/commands.js';
 import type { CheckPool } from '../worker/pool.js';
 import type { WriterClient } from '../worker/writer-client.js';
 import type { Authenticator } from './auth.js';
+import { CheckCache } from './check-cache.js';
 
 export class ServiceContext {
   private readonly projectCache = new Map<string, ProjectRecord>();
   private readonly limitCache = new Map<string, number>();
+  /** Recent check answers; a write bumps its project's version before it is answered. */
+  readonly checkCache: CheckCache;
 
   constructor(
     readonly config: Config,
@@ -18,12 +21,15 @@ export class ServiceContext {
     readonly pool: CheckPool,
     readonly auth: Authenticator,
     private readonly limitOfOrg: (orgId: string) => number,
-  ) {}
+  ) {
+    this.checkCache = new CheckCache(config.checkCacheChars);
+  }
 
   /** Drops every cache (after the writer restarted: a write may have committed without its answer). */
   clearCaches(): void {
     this.projectCache.clear();
     this.limitCache.clear();
+    this.checkCache.clear();
     this.auth.forget();
   }
 
@@ -49,12 +55,16 @@ export class ServiceContext {
   }
 
   /**
-   * Sends a command to the writer; once durable, queues its change to the owning check worker
-   * (before the caller answers: read-your-writes) and drops the caches the command may affect.
+   * Sends a command to the writer; once durable, queues its change to the owning check worker and bumps the
+   * project's check-cache version, in one step before the caller answers (read-your-writes), and drops the
+   * caches the command may affect.
    */
   async write(cmd: WriteCommand): Promise<unknown> {
     const { value, change } = await this.writer.write(cmd);
-    if (change) this.pool.applyChange(change);
+    if (change) {
+      this.pool.applyChange(change);
+      this.checkCache.invalidate(change.projectId);
+    }
     this.reader.refresh();
     switch (cmd.op) {
       case 'deleteProject': // its project keys are now invalid, and the name may come back as a new project

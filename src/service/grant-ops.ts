@@ -1,6 +1,7 @@
 // PermissionsService operations on grants (grant, revoke, list) and the batch check.
 import { Errors } from '../errors.js';
-import { observeCheck } from '../metrics.js';
+import { observeCheck, observeCheckCache } from '../metrics.js';
+import { URI_SEPARATOR } from '../engine/check.js';
 import { normalizeResourceUri, validateResourceUri } from '../engine/uri.js';
 import type { Caller } from './caller.js';
 import type { ServiceContext } from './context.js';
@@ -75,7 +76,14 @@ export async function checkJson(ctx: ServiceContext, caller: Caller, input: Inpu
   }
   const p = projectInScope(ctx, caller, fields);
   observeCheck(pairs);
-  return ctx.pool.check(p.id, principal, uris, permissions);
+  const joined = uris.length === 1 ? uris[0]! : uris.join(URI_SEPARATOR);
+  const key = ctx.checkCache.keyOf(p.id, principal, joined, permissions);
+  const cached = key === undefined ? undefined : ctx.checkCache.get(key);
+  observeCheckCache(key === undefined ? 'uncached' : cached === undefined ? 'miss' : 'hit');
+  if (cached !== undefined) return cached; // no thread hop: answered in this request's microtasks
+  const answer = await ctx.pool.check(p.id, principal, joined, permissions);
+  if (key !== undefined) ctx.checkCache.set(key, answer); // keyed at the version it was asked at: never stale
+  return answer;
 }
 
 export async function check(ctx: ServiceContext, caller: Caller, input: Input): Promise<unknown> {

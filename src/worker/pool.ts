@@ -5,7 +5,7 @@ import { Errors, fromWire } from '../errors.js';
 import type { ProjectChange } from '../store/change-feed.js';
 import { packForTransfer, unpack } from './thread-codec.js';
 import { log } from '../log.js';
-import { OP_APPLY, OP_CHECK, OP_CRASH, OP_RESET, URI_SEPARATOR, type OpResult, type WorkerOp } from './check-protocol.js';
+import { OP_APPLY, OP_CHECK, OP_CRASH, OP_RESET, type OpResult, type WorkerOp } from './check-protocol.js';
 
 interface Shard {
   readonly piscina: Piscina;
@@ -56,10 +56,9 @@ export class CheckPool {
     return ((h ^ (h >>> 16)) >>> 0) % this.shards.length;
   }
 
-  /** Resolves to the check response body as JSON text. */
-  async check(projectId: string, principal: string, uris: string[], permissions: string[]): Promise<string> {
-    const joined = uris.length === 1 ? uris[0]! : uris.join(URI_SEPARATOR);
-    const r = await this.enqueue(this.shardOf(projectId), [OP_CHECK, projectId, principal, joined, permissions]);
+  /** Resolves to the check response body as JSON text; `joinedUris` are joined by URI_SEPARATOR. */
+  async check(projectId: string, principal: string, joinedUris: string, permissions: string[]): Promise<string> {
+    const r = await this.enqueue(this.shardOf(projectId), [OP_CHECK, projectId, principal, joinedUris, permissions]);
     if (typeof r === 'string') return r;
     throw r === 0 ? Errors.internal() : fromWire(r);
   }
