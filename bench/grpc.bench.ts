@@ -150,6 +150,21 @@ export async function runGrpcBench(s: GrpcLoadSettings): Promise<GrpcRow[]> {
     for (const r of scenarios) {
       rows.push({ ...r, baselineRatio: r.callsPerSec / baseline, sameRequestRatio: r.callsPerSec / (r.sameRequestBaseline ?? baseline) });
     }
+    // The load repeats one request, so the rows above are answered from the main thread's cache after the first
+    // call. The same loads on a server with the cache off: every call goes to its worker.
+    const uncached = await startPermio(s.workers, { env: { PERMIO_CHECK_CACHE_MB: '0' } });
+    try {
+      const ds2 = await seedDataset(`http://127.0.0.1:${uncached.ports.http_port}`, uncached.adminKey);
+      for (const r of scenarios) {
+        const [nUris, nPerms] = r.pairs === 1 ? [1, 1] : r.pairs === 100 ? [10, 10] : [100, 2];
+        const { sample, ...m } = await measureGrpc(`127.0.0.1:${uncached.ports.grpc_port}`, uncached.child.pid!, checkRequest(ds2, nUris, nPerms), `Bearer ${ds2.key}`, s);
+        if (!sample.passed) throw new Error(`${r.scenario}, cache off: expected passed`);
+        const same = r.sameRequestBaseline ?? baseline;
+        rows.push({ scenario: `${r.scenario}, answer cache off`, pairs: r.pairs, ...m, baselineRatio: m.callsPerSec / baseline, sameRequestBaseline: r.sameRequestBaseline, sameRequestRatio: m.callsPerSec / same });
+      }
+    } finally {
+      await uncached.stop();
+    }
   } finally {
     await permio.stop();
     await hello.stop();

@@ -96,7 +96,7 @@ async function main(): Promise<void> {
   if (!only || only === 'scaling') {
     const s = { durationSec: sectionSec, connections: load.connections, workerCounts: [1, 2, 1] };
     const { rows, projects } = await runScalingBench(s);
-    console.log(`## Scaling with check workers (REST 10×10, autocannon ${s.connections} connections rotating over ${projects.join(', ')}; ${s.durationSec} s per figure)\n`);
+    console.log(`## Scaling with check workers (REST 10×10, autocannon ${s.connections} connections rotating over ${projects.join(', ')}; answer cache off; ${s.durationSec} s per figure)\n`);
     console.log(formatScalingRows(rows));
     console.log('\n¹ autocannon reports whole milliseconds.\n');
   }

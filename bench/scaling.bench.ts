@@ -1,5 +1,6 @@
 // Scaling with check workers: the REST 10×10 check load, rotating over 4 projects (2 per worker when there are 2),
-// against Permio with PERMIO_WORKERS=1 and then 2 on the same data; the 1-worker run is the baseline.
+// against Permio with PERMIO_WORKERS=1 and then 2 on the same data; the 1-worker run is the baseline. The answer
+// cache is off (the load repeats four bodies, which would otherwise never reach a worker).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -74,7 +75,7 @@ export async function runScalingBench(o: ScalingOptions): Promise<{ rows: Scalin
     );
     const projects = spreadProjects(built.projects, Math.max(...o.workerCounts), LOADED_PROJECTS);
     for (const workers of o.workerCounts) {
-      const permio = await startPermio(workers, { dataDir });
+      const permio = await startPermio(workers, { dataDir, env: { PERMIO_CHECK_CACHE_MB: '0' } });
       try {
         const stopMeter = cpuMeter(permio.child.pid!);
         const r = await autocannonInChild({
