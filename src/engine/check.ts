@@ -32,15 +32,15 @@ let held = new Int32Array(4); // bits held along the current path (multi-word pr
 let bitOfName = new Int32Array(64); // bit per distinct requested name; -1 = no such permission
 
 /**
- * Answers `principal` × `uris` × `permissions` against `trie`; `uris` are joined by {@link URI_SEPARATOR}.
- * URIs were validated by the caller (a trailing '/' may remain); names are resolved to bits once, and
- * strings are built only for failures.
+ * Answers `principal` × `uris` × `permissions` against `trie`; `uris` is an array or one string joined by
+ * {@link URI_SEPARATOR} (as a worker receives them), walked in place either way. URIs were validated by the
+ * caller (a trailing '/' may remain); names are resolved to bits once, and strings are built only for failures.
  */
 export function checkAccess(
   trie: GrantTrie,
   permissions: PermissionTable,
   principal: string,
-  uris: string,
+  uris: string | readonly string[],
   names: readonly string[],
 ): CheckResult {
   const distinct = names.length > 1 ? [...new Set(names)] : names; // a repeated name answers once
@@ -61,27 +61,39 @@ export function checkAccess(
   const pid = trie.principals.find(principal, 0, principal.length);
   let reported: Set<string> | null = null; // URIs already answered as missing (a repeat answers once)
   const missing: MissingEntry[] = [];
-  const firstStop = uris.indexOf(URI_SEPARATOR);
-  const single = firstStop < 0;
-  for (let start = 0, stop = 0; start < uris.length; start = stop + 1) {
-    stop = start === 0 ? firstStop : uris.indexOf(URI_SEPARATOR, start);
-    if (stop < 0) stop = uris.length;
-    const end = stop - start > 1 && uris.charCodeAt(stop - 1) === SLASH ? stop - 1 : stop; // '/a/' is '/a'
+  const joined = typeof uris === 'string';
+  const single = joined ? uris.indexOf(URI_SEPARATOR) < 0 : uris.length === 1;
+  // each URI is str[start, stop): a slice of the joined string, or a whole array element
+  for (let next = 0, u = 0; joined ? next < uris.length : u < uris.length; ) {
+    let str: string;
+    let start = 0;
+    let stop: number;
+    if (joined) {
+      str = uris;
+      start = next;
+      stop = uris.indexOf(URI_SEPARATOR, start);
+      if (stop < 0) stop = uris.length;
+      next = stop + 1;
+    } else {
+      str = uris[u++]!;
+      stop = str.length;
+    }
+    const end = stop - start > 1 && str.charCodeAt(stop - 1) === SLASH ? stop - 1 : stop; // '/a/' is '/a'
     let names: string[] | null = null;
     if (words === 1) {
       // ≤ 32 permissions: the whole path fits in one int (the common case)
-      const bits = pid < 0 ? 0 : collectOne(trie, pid, uris, start, end, wanted[0]!);
+      const bits = pid < 0 ? 0 : collectOne(trie, pid, str, start, end, wanted[0]!);
       if (!allKnown || (bits & wanted[0]!) !== wanted[0]) names = missingOne(distinct, bits);
     } else {
       if (pid < 0) held.fill(0, 0, words);
-      else collectMany(trie, pid, uris, start, end, words);
+      else collectMany(trie, pid, str, start, end, words);
       if (!allKnown || !heldCovers(words)) names = missingMany(distinct);
     }
     if (names === null) continue;
-    const uri = single ? uris : uris.slice(start, stop); // echoed as sent
+    const uri = start === 0 && stop === str.length ? str : str.slice(start, stop); // echoed as sent
     // only misses are reported, so only misses are deduplicated: a passing batch builds no set
     if (!single) {
-      const key = end === stop ? uri : uris.slice(start, end);
+      const key = end === stop ? uri : str.slice(start, end);
       reported ??= new Set();
       if (reported.has(key)) continue;
       reported.add(key);

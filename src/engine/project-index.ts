@@ -1,5 +1,5 @@
 // One project's in-memory authorization index: the engine's only entry point for store, worker and service.
-import { checkAccess, URI_SEPARATOR, type CheckResult } from './check.js';
+import { checkAccess, type CheckResult } from './check.js';
 import { GrantTrie } from './grant-trie.js';
 import { PermissionTable } from './permissions.js';
 import { RoleTable } from './roles.js';
@@ -100,11 +100,10 @@ export class ProjectIndex {
   /**
    * For every resource × permission pair: does `principal` hold the permission (by current name) on the
    * resource or an ancestor, directly or through a role? Repeated URIs (normalized) and names answer once.
-   * `uris` may come joined by {@link URI_SEPARATOR} (as the worker receives them).
+   * `uris` may come joined by URI_SEPARATOR (as the worker receives them).
    */
   check(principal: string, uris: string | readonly string[], permissions: readonly string[]): CheckResult {
-    const joined = typeof uris === 'string' ? uris : uris.length === 1 ? uris[0]! : uris.join(URI_SEPARATOR);
-    return checkAccess(this.trie, this.permissions, principal, joined, permissions);
+    return checkAccess(this.trie, this.permissions, principal, uris, permissions);
   }
 
   /** Approximate bytes held (typed arrays + tables), for the bench. */

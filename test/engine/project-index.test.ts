@@ -68,6 +68,18 @@ describe('request shape', () => {
     );
   });
 
+  test('URIs joined by a newline (as a worker receives them) answer exactly as the array', () => {
+    index.grant('alice', '/a', ['perm_r'], []);
+    index.grant('alice', '/', ['perm_d'], []);
+    const batches = [['/'], ['/a/'], ['/a/x', '/b', '/a/x/', '/', '/b/'], ['/b', '/b', '/c/d/'], ['/a', '/a/y', '/a/z']];
+    for (const uris of batches) {
+      for (const names of [['read'], ['read', 'write', 'delete'], ['delete', 'nope']]) {
+        expect(index.check('alice', uris.join('\n'), names)).toEqual(index.check('alice', uris, names));
+        expect(index.check('bob', uris.join('\n'), names)).toEqual(index.check('bob', uris, names));
+      }
+    }
+  });
+
   test('an unknown name is simply missing, even for a root grant', () => {
     index.grant('alice', '/', ['perm_r', 'perm_w', 'perm_d'], []);
     expect(index.check('alice', ['/x'], ['read', 'fly', 'write'])).toEqual(fail(['/x', ['fly']]));
