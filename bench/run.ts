@@ -42,7 +42,7 @@ async function main(): Promise<void> {
   };
   console.log(`# Permio bench — ${os.cpus()[0]?.model ?? 'unknown CPU'} × ${os.availableParallelism()}, node ${process.version}`);
   console.log(`command: npm run bench -- ${process.argv.slice(2).join(' ')}`);
-  // The sections added after engine and REST default to shorter figures so the whole run stays near 5 minutes.
+  // The sections added after engine and REST default to shorter figures so the whole run stays near 7 minutes.
   const sectionSec = process.argv.some((a) => a.startsWith('--duration=')) ? load.durationSec : SECTION_SECONDS;
   if (process.argv.includes('--server-cpu-prof')) console.log(`server CPU profiles: ${PROFILE_DIR}`);
   console.log(`load: ${load.connections} connections, pipelining ${load.pipelining}, ${load.durationSec} s per figure, ${load.workers} check workers\n`);
