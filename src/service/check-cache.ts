@@ -2,19 +2,25 @@
 // request's own microtasks (which is also what lets uWS answer pipelined HTTP/1.1 requests: it cannot answer them
 // from a later event-loop turn).
 //
-// Exact, never stale: a key holds its project's version, and every write that changes a project bumps the version
-// in the same step that queues the write's deltas to the worker, before the write is answered. A check keyed at
-// version v was queued behind every delta up to v, so its answer is v's (or newer, for a write committed but not yet
-// answered); once a write bumps the version, no later check can read an entry of the old one. Bounded: the whole
-// cache is dropped when it holds more than its budget of characters.
+// Exact, never stale: a key holds its project's version and its principal's version in that project. A write that
+// changes a project bumps them in the same step that queues its deltas to the worker, before the write is answered:
+// a grant or revoke bumps its principal's version only (another principal's answers cannot change), anything else
+// (permissions, roles, a project delete) the project's. A check keyed at versions v was queued behind every delta up
+// to v, so its answer is v's (or newer, for a write committed but not yet answered); once a write bumps a version, no
+// later check can read an entry keyed with the old one. Bounded: the whole cache is dropped when it holds more than
+// its budget of characters, and every entry when the principal versions outgrow MAX_PRINCIPAL_VERSIONS.
+import type { ProjectChange } from '../store/change-feed.js';
 
 /** Batches whose URIs are longer than this are not cached (their keys would be large and rarely repeat). */
 export const MAX_CACHED_URI_CHARS = 4096;
 
 const SEP = '\u0001'; // never in a principal id or a resource URI (control characters are refused)
+/** Principals whose grants changed, remembered by version; past this many, everything is dropped and they are forgotten. */
+const MAX_PRINCIPAL_VERSIONS = 1_000_000;
 
 export class CheckCache {
-  private readonly versions = new Map<string, number>();
+  private readonly versions = new Map<string, number>(); // project id → version
+  private principalVersions = new Map<string, number>(); // project id + SEP + principal → version
   private entries = new Map<string, string>();
   private chars = 0;
   private epoch = 0; // bumped by clear(): entries keyed before are never read again
@@ -25,7 +31,8 @@ export class CheckCache {
   /** The key of a check at its project's current version, or undefined when it is not cached. */
   keyOf(projectId: string, principal: string, joinedUris: string, permissions: readonly string[]): string | undefined {
     if (this.maxChars === 0 || joinedUris.length > MAX_CACHED_URI_CHARS) return undefined;
-    let key = `${this.epoch}${SEP}${projectId}${SEP}${this.versions.get(projectId) ?? 0}${SEP}${principal}${SEP}${joinedUris}`;
+    const principalVersion = this.principalVersions.get(projectId + SEP + principal) ?? 0;
+    let key = `${this.epoch}${SEP}${projectId}${SEP}${this.versions.get(projectId) ?? 0}${SEP}${principalVersion}${SEP}${principal}${SEP}${joinedUris}`;
     // names may hold any character: length-prefixed, so ['a,b'] and ['a', 'b'] never share a key
     for (let i = 0; i < permissions.length; i++) key += `${SEP}${permissions[i]!.length}:${permissions[i]}`;
     return key;
@@ -44,15 +51,24 @@ export class CheckCache {
     this.entries.set(key, answer);
   }
 
-  /** A write changed the project: its cached answers are never read again. */
-  invalidate(projectId: string): void {
-    this.versions.set(projectId, (this.versions.get(projectId) ?? 0) + 1);
+  /** A write changed a project: the cached answers it may change are never read again. */
+  invalidate(change: ProjectChange): void {
+    if (!change.deltas.every((d) => d[0] === 'grant' || d[0] === 'revoke')) {
+      this.versions.set(change.projectId, (this.versions.get(change.projectId) ?? 0) + 1);
+      return;
+    }
+    if (this.principalVersions.size >= MAX_PRINCIPAL_VERSIONS) this.clear();
+    for (const d of change.deltas) {
+      const k = change.projectId + SEP + d[1];
+      this.principalVersions.set(k, (this.principalVersions.get(k) ?? 0) + 1);
+    }
   }
 
   /** Forgets everything (after the writer restarted: a write may have committed without its answer). */
   clear(): void {
-    this.epoch++;
+    this.epoch++; // older principal versions may be forgotten: no entry keyed before can match again
     this.entries = new Map();
+    this.principalVersions = new Map();
     this.chars = 0;
   }
 }

@@ -11,7 +11,7 @@ import { CheckCache } from './check-cache.js';
 export class ServiceContext {
   private readonly projectCache = new Map<string, ProjectRecord>();
   private readonly limitCache = new Map<string, number>();
-  /** Recent check answers; a write bumps its project's version before it is answered. */
+  /** Recent check answers; a write bumps the versions it affects before it is answered. */
   readonly checkCache: CheckCache;
 
   constructor(
@@ -56,14 +56,14 @@ export class ServiceContext {
 
   /**
    * Sends a command to the writer; once durable, queues its change to the owning check worker and bumps the
-   * project's check-cache version, in one step before the caller answers (read-your-writes), and drops the
+   * check-cache versions it affects, in one step before the caller answers (read-your-writes), and drops the
    * caches the command may affect.
    */
   async write(cmd: WriteCommand): Promise<unknown> {
     const { value, change } = await this.writer.write(cmd);
     if (change) {
       this.pool.applyChange(change);
-      this.checkCache.invalidate(change.projectId);
+      this.checkCache.invalidate(change);
     }
     this.reader.refresh();
     switch (cmd.op) {

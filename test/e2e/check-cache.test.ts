@@ -120,6 +120,18 @@ describe('check answer cache', () => {
     expect(await passes(api, ['view'])).toBe(false);
   });
 
+  it('a grant to one principal leaves the others cached, and the granted principal sees it', async () => {
+    ok(await f.api.post('/v1/permissions', { project_name: PROJECT, name: 'share' }));
+    const as = (who: string) => ({ project_name: PROJECT, principal_id: who, resource_uris: ['/docs/1'], permissions: ['share'] });
+    expect(ok(await f.api.post('/v1/check', as('bob'))).passed).toBe(false);
+    expect(ok(await f.api.post('/v1/check', as('carol'))).passed).toBe(false);
+    ok(await f.api.post('/v1/grants', { project_name: PROJECT, user_id: 'bob', resource_uri: '/docs', permissions: ['share'] }));
+    const hits = await cacheCount(f, 'hit');
+    expect(ok(await f.api.post('/v1/check', as('carol'))).passed).toBe(false); // still cached
+    expect(await cacheCount(f, 'hit')).toBe(hits + 1);
+    expect(ok(await f.api.post('/v1/check', as('bob'))).passed).toBe(true); // bob's answers were dropped
+  });
+
   it('keys permission lists exactly: names are not joined ambiguously', async () => {
     const a = ok(await f.api.post('/v1/check', checkBody(['x,y'])));
     const b = ok(await f.api.post('/v1/check', checkBody(['x', 'y'])));

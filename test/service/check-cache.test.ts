@@ -1,7 +1,11 @@
-// CheckCache on its own: keys carry the project version and the epoch, the budget drops everything, big batches and
+// CheckCache on its own: keys carry the project and principal versions and the epoch, the budget drops everything, big batches and
 // a zero budget are never cached.
 import { describe, expect, it } from 'vitest';
 import { CheckCache, MAX_CACHED_URI_CHARS } from '../../src/service/check-cache.js';
+import type { ProjectChange } from '../../src/store/change-feed.js';
+
+const roleEdit = (projectId: string): ProjectChange => ({ projectId, deltas: [['role', 'role_1', ['perm_1']]] });
+const grantTo = (projectId: string, principal: string): ProjectChange => ({ projectId, deltas: [['grant', principal, '/x', ['perm_1'], []]] });
 
 describe('CheckCache', () => {
   it('keys by the project version: an invalidated project reads nothing cached before', () => {
@@ -9,7 +13,7 @@ describe('CheckCache', () => {
     const before = cache.keyOf('p1', 'alice', '/a', ['read'])!;
     cache.set(before, 'A');
     expect(cache.get(cache.keyOf('p1', 'alice', '/a', ['read'])!)).toBe('A');
-    cache.invalidate('p1');
+    cache.invalidate(roleEdit('p1'));
     expect(cache.get(cache.keyOf('p1', 'alice', '/a', ['read'])!)).toBeUndefined();
     cache.set(before, 'late answer of a check asked before the write'); // lands under the old version: unreachable
     expect(cache.get(cache.keyOf('p1', 'alice', '/a', ['read'])!)).toBeUndefined();
@@ -18,7 +22,7 @@ describe('CheckCache', () => {
   it('leaves other projects cached when one is invalidated, and forgets everything on clear()', () => {
     const cache = new CheckCache(1 << 20);
     cache.set(cache.keyOf('p2', 'bob', '/b', ['read'])!, 'B');
-    cache.invalidate('p1');
+    cache.invalidate(roleEdit('p1'));
     expect(cache.get(cache.keyOf('p2', 'bob', '/b', ['read'])!)).toBe('B');
     cache.clear();
     expect(cache.get(cache.keyOf('p2', 'bob', '/b', ['read'])!)).toBeUndefined();
@@ -50,5 +54,21 @@ describe('CheckCache', () => {
     expect(cache.get(k2)).toBe('y'.repeat(60));
     expect(cache.keyOf('p', 'a', '/' + 'u'.repeat(MAX_CACHED_URI_CHARS), ['r'])).toBeUndefined();
     expect(new CheckCache(0).keyOf('p', 'a', '/1', ['r'])).toBeUndefined();
+  });
+
+  it('a grant or revoke invalidates its principal only; other writes the whole project', () => {
+    const cache = new CheckCache(1 << 20);
+    const put = (who: string) => cache.set(cache.keyOf('p', who, '/a', ['read'])!, who);
+    const read = (who: string) => cache.get(cache.keyOf('p', who, '/a', ['read'])!);
+    put('alice');
+    put('bob');
+    cache.invalidate(grantTo('p', 'bob'));
+    expect([read('alice'), read('bob')]).toEqual(['alice', undefined]);
+    cache.invalidate({ projectId: 'p', deltas: [['revoke', 'alice', '/a', ['perm_1'], []]] });
+    expect(read('alice')).toBeUndefined();
+    put('alice');
+    put('bob');
+    cache.invalidate({ projectId: 'p', deltas: [['delperm', 'perm_1']] });
+    expect([read('alice'), read('bob')]).toEqual([undefined, undefined]);
   });
 });
