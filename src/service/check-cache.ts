@@ -28,7 +28,7 @@ export class CheckCache {
   /** @param maxChars budget of key + answer characters; 0 disables the cache. */
   constructor(private readonly maxChars: number) {}
 
-  /** The key of a check at its project's current version, or undefined when it is not cached. */
+  /** The key of a check at the current versions of its project and principal, or undefined when not cached. */
   keyOf(projectId: string, principal: string, joinedUris: string, permissions: readonly string[]): string | undefined {
     if (this.maxChars === 0 || joinedUris.length > MAX_CACHED_URI_CHARS) return undefined;
     const principalVersion = this.principalVersions.get(projectId + SEP + principal) ?? 0;
