@@ -62,7 +62,8 @@ export function checkAccess(
   let reported: Set<string> | null = null; // URIs already answered as missing (a repeat answers once)
   const missing: MissingEntry[] = [];
   const joined = typeof uris === 'string';
-  const single = joined ? uris.indexOf(URI_SEPARATOR) < 0 : uris.length === 1;
+  const firstStop = joined ? uris.indexOf(URI_SEPARATOR) : -1; // the first scan, reused by the loop
+  const single = joined ? firstStop < 0 : uris.length === 1;
   // each URI is str[start, stop): a slice of the joined string, or a whole array element
   for (let next = 0, u = 0; joined ? next < uris.length : u < uris.length; ) {
     let str: string;
@@ -71,7 +72,7 @@ export function checkAccess(
     if (joined) {
       str = uris;
       start = next;
-      stop = uris.indexOf(URI_SEPARATOR, start);
+      stop = start === 0 ? firstStop : uris.indexOf(URI_SEPARATOR, start);
       if (stop < 0) stop = uris.length;
       next = stop + 1;
     } else {

@@ -23,6 +23,7 @@ const FLUSH_AT_ENTRIES = 1000;
 const MAX_BUFFERED = 50_000; // beyond this, entries are dropped (and counted) rather than growing memory
 const MAX_BODY_CHARS = 8192;
 const SECRET_FIELDS = new Set(['key', 'token', 'authorization']);
+const SECRET_MEMBERS = [...SECRET_FIELDS].map((field) => `"${field}"`); // as they appear in JSON text
 const MS_PER_DAY = 86_400_000;
 
 /**
@@ -42,8 +43,7 @@ function redactedJson(value: unknown): string {
 
 /** Whether JSON text has a member named like a secret (a string value quoting one is escaped: `\"key\"`). */
 function mayHoldSecret(json: string): boolean {
-  for (const field of SECRET_FIELDS) if (json.includes(`"${field}"`)) return true;
-  return false;
+  return SECRET_MEMBERS.some((member) => json.includes(member));
 }
 
 function redact(key: string, value: unknown): unknown {

@@ -10,13 +10,11 @@ export const OP_CRASH = 2;
 export const OP_RESET = 3;
 
 /**
- * URIs travel as one '\n'-joined string (validated URIs never contain control characters): msgpackr packs
- * one string far faster than an array of them (REST 100×2 checks: pack was 23 % of the main thread).
+ * URIs travel as one string joined by the engine's URI_SEPARATOR (validated URIs never contain control characters):
+ * msgpackr packs one string far faster than an array of them (REST 100×2 checks: pack was 23 % of the main thread).
  */
 export type CheckOp = readonly [typeof OP_CHECK, projectId: string, principal: string, joinedUris: string, permissions: string[]];
 
-/** Separator of {@link CheckOp}'s URIs: the engine walks the joined string in place. */
-export { URI_SEPARATOR } from '../engine/check.js';
 export type ApplyOp = readonly [typeof OP_APPLY, projectId: string, deltas: readonly Delta[]];
 export type ControlOp = readonly [typeof OP_CRASH | typeof OP_RESET];
 export type WorkerOp = CheckOp | ApplyOp | ControlOp;
