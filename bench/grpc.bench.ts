@@ -5,7 +5,7 @@ import path from 'node:path';
 import { serviceDefinition } from '../src/api/grpc/proto.js';
 import type { GrpcLoadJob, GrpcLoadReport } from './grpc-load.js';
 import { LatencyHistogram } from './latency.js';
-import { cpuMeter, DIST, startPermio, startProcess } from './processes.js';
+import { cpuMeter, DIST, startPermio, startProcess, type Proc } from './processes.js';
 import { seedDataset, type Dataset } from './seed.js';
 import { int, markdownTable, ms, pct } from './table.js';
 
@@ -116,6 +116,20 @@ function checkRequest(ds: Dataset, uris: number, perms: number) {
   };
 }
 
+/** Name, URIs, permissions: one principal × URIs × permissions per call. */
+const SCENARIOS = [
+  ['gRPC check 1×1', 1, 1],
+  ['gRPC check 1×100×2', 100, 2],
+  ['gRPC check 10×10', 10, 10],
+] as const;
+
+/** Measures one scenario's Check load on a Permio server seeded with `ds`; every pair must pass. */
+async function measureScenario(server: Proc, ds: Dataset, nUris: number, nPerms: number, s: GrpcLoadSettings, name: string) {
+  const { sample, ...m } = await measureGrpc(`127.0.0.1:${server.ports.grpc_port}`, server.child.pid!, checkRequest(ds, nUris, nPerms), `Bearer ${ds.key}`, s);
+  if (!sample.passed) throw new Error(`${name}: expected passed, got ${JSON.stringify(sample)}`);
+  return m;
+}
+
 /** The gRPC scenarios; every ratio is against the bare grpc-js server measured in this run with the same load. */
 export async function runGrpcBench(s: GrpcLoadSettings): Promise<GrpcRow[]> {
   const rows: GrpcRow[] = [];
@@ -132,15 +146,9 @@ export async function runGrpcBench(s: GrpcLoadSettings): Promise<GrpcRow[]> {
     const helloTarget = `127.0.0.1:${hello.ports.grpc_port}`;
     const { sample: _b, ...before } = await measureGrpc(helloTarget, hello.child.pid!, small, auth, s);
     const scenarios: GrpcRow[] = [];
-    for (const [name, nUris, nPerms] of [
-      ['gRPC check 1×1', 1, 1],
-      ['gRPC check 1×100×2', 100, 2],
-      ['gRPC check 10×10', 10, 10],
-    ] as const) {
-      const request = checkRequest(ds, nUris, nPerms);
-      const { sample, ...r } = await measureGrpc(`127.0.0.1:${permio.ports.grpc_port}`, permio.child.pid!, request, auth, s);
-      if (!sample.passed) throw new Error(`${name}: expected passed, got ${JSON.stringify(sample)}`);
-      const same = nUris * nPerms === 1 ? undefined : (await measureGrpc(helloTarget, hello.child.pid!, request, auth, s)).callsPerSec;
+    for (const [name, nUris, nPerms] of SCENARIOS) {
+      const r = await measureScenario(permio, ds, nUris, nPerms, s, name);
+      const same = nUris * nPerms === 1 ? undefined : (await measureGrpc(helloTarget, hello.child.pid!, checkRequest(ds, nUris, nPerms), auth, s)).callsPerSec;
       scenarios.push({ scenario: name, pairs: nUris * nPerms, ...r, sameRequestBaseline: same });
     }
     const { sample: _a, ...after } = await measureGrpc(helloTarget, hello.child.pid!, small, auth, s);
@@ -155,10 +163,9 @@ export async function runGrpcBench(s: GrpcLoadSettings): Promise<GrpcRow[]> {
     const uncached = await startPermio(s.workers, { env: { PERMIO_CHECK_CACHE_MB: '0' } });
     try {
       const ds2 = await seedDataset(`http://127.0.0.1:${uncached.ports.http_port}`, uncached.adminKey);
-      for (const r of scenarios) {
-        const [nUris, nPerms] = r.pairs === 1 ? [1, 1] : r.pairs === 100 ? [10, 10] : [100, 2];
-        const { sample, ...m } = await measureGrpc(`127.0.0.1:${uncached.ports.grpc_port}`, uncached.child.pid!, checkRequest(ds2, nUris, nPerms), `Bearer ${ds2.key}`, s);
-        if (!sample.passed) throw new Error(`${r.scenario}, cache off: expected passed`);
+      for (const [i, [name, nUris, nPerms]] of SCENARIOS.entries()) {
+        const r = scenarios[i]!;
+        const m = await measureScenario(uncached, ds2, nUris, nPerms, s, `${name}, cache off`);
         const same = r.sameRequestBaseline ?? baseline;
         rows.push({ scenario: `${r.scenario}, answer cache off`, pairs: r.pairs, ...m, baselineRatio: m.callsPerSec / baseline, sameRequestBaseline: r.sameRequestBaseline, sameRequestRatio: m.callsPerSec / same });
       }
