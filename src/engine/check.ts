@@ -50,7 +50,7 @@ export function checkAccess(
     held = new Int32Array(words * 2);
   }
   if (bitOfName.length < distinct.length) bitOfName = new Int32Array(distinct.length * 2);
-  wanted.fill(0, 0, words);
+  for (let k = 0; k < words; k++) wanted[k] = 0; // not fill(): a builtin call costs more than one word
   let allKnown = true; // else every resource misses the unknown names
   for (let k = 0; k < distinct.length; k++) {
     const bit = permissions.bitOfName(distinct[k]!);
@@ -58,7 +58,7 @@ export function checkAccess(
     if (bit >= 0) wanted[bit >>> 5] |= 1 << (bit & 31);
     else allKnown = false;
   }
-  const pid = trie.principals.find(principal, 0, principal.length);
+  const pid = trie.principals.find(principal);
   let reported: Set<string> | null = null; // URIs already answered as missing (a repeat answers once)
   const missing: MissingEntry[] = [];
   const joined = typeof uris === 'string';

@@ -1,6 +1,6 @@
 // Compact per-project grant trie: int nodes, packed (parent, segment) → child edges, packed (node, principal) → grants.
 import { GrantRoles } from './grant-roles.js';
-import { InternTable } from './intern.js';
+import { InternTable, StringIds } from './intern.js';
 import { PairTable } from './pair-table.js';
 import { uriEnd } from './uri.js';
 
@@ -37,7 +37,7 @@ export class GrantTrie {
   /** Segment strings → ids, looked up by offset into a URI. */
   readonly segments = new InternTable();
   /** Principal strings → ids. */
-  readonly principals = new InternTable();
+  readonly principals = new StringIds();
   /** (parent, segment) → child. */
   readonly edges = new PairTable(EDGE_STRIDE, INITIAL_EDGES);
   /** (node, principal) → grant record. */

@@ -29,7 +29,7 @@ export class ProjectIndex {
 
   /** Whether `principal` holds or held a grant record here (a worker loads a principal's grants on first sight). */
   hasPrincipal(principal: string): boolean {
-    return this.trie.principals.find(principal, 0, principal.length) >= 0;
+    return this.trie.principals.find(principal) >= 0;
   }
 
   /** Creates permission `id`, or renames it (grants refer to ids; checks use the current name). */
@@ -70,7 +70,7 @@ export class ProjectIndex {
     const mask = this.maskOf(permissionIds);
     if (isZero(mask, this.trie.words) && !this.anyKnownRole(roleIds)) return; // nothing known: no empty grant
     const trie = this.trie;
-    const o = trie.upsertGrant(uri, trie.principals.intern(principal, 0, principal.length));
+    const o = trie.upsertGrant(uri, trie.principals.intern(principal));
     const d = trie.grants.data;
     for (let k = 0, at = o + trie.directAt; k < trie.words; k++) d[at + k] |= mask[k]!;
     for (const id of roleIds) {
@@ -83,7 +83,7 @@ export class ProjectIndex {
   /** Removes permissions and roles from `principal` on the normalized `uri` (revoking what is absent is a no-op). */
   revoke(principal: string, uri: string, permissionIds: readonly string[], roleIds: readonly string[]): void {
     const trie = this.trie;
-    const p = trie.principals.find(principal, 0, principal.length);
+    const p = trie.principals.find(principal);
     const o = p < 0 ? -1 : trie.findGrant(uri, p);
     if (o < 0) return;
     const mask = this.maskOf(permissionIds);
