@@ -81,7 +81,7 @@ async function main(): Promise<void> {
     console.log('\n¹ autocannon reports whole milliseconds. Commands per commit include the call-log batches (`appendLogs`).\n');
     console.log(`### Checks while grants stream in (checks: REST 1×1, ${w.connections} connections; each load in its own process)\n`);
     console.log(formatMixRows(mix));
-    console.log('\n### The single writer alone (in-process StoreWriter.applyBatch, no HTTP; each commit fsynced before the next)\n');
+    console.log('\n### The single writer alone (in-process StoreWriter.applyBatch, no HTTP; keys as the REST load makes them: 500 clients × 16 principals; each commit fsynced before the next)\n');
     console.log(formatWriterCapacityRows(runWriterCapacityBench(3)));
     console.log('');
   }
