@@ -35,6 +35,7 @@ let bitOfName = new Int32Array(64); // bit per distinct requested name; -1 = no 
  * Answers `principal` × `uris` × `permissions` against `trie`; `uris` is an array or one string joined by
  * {@link URI_SEPARATOR} (as a worker receives them), walked in place either way. URIs were validated by the
  * caller (a trailing '/' may remain); names are resolved to bits once, and strings are built only for failures.
+ * The answer is read-only: entries missing the same names share one list.
  */
 export function checkAccess(
   trie: GrantTrie,
@@ -60,6 +61,8 @@ export function checkAccess(
   }
   const pid = trie.principals.find(principal);
   let reported: Set<string> | null = null; // URIs already answered as missing (a repeat answers once)
+  let lastNames: string[] | null = null; // the last missing-name list built, for the bits it was built from
+  let lastCovered = 0;
   const missing: MissingEntry[] = [];
   const joined = typeof uris === 'string';
   const firstStop = joined ? uris.indexOf(URI_SEPARATOR) : -1; // the first scan, reused by the loop
@@ -83,8 +86,13 @@ export function checkAccess(
     let names: string[] | null = null;
     if (words === 1) {
       // ≤ 32 permissions: the whole path fits in one int (the common case)
-      const bits = pid < 0 ? 0 : collectOne(trie, pid, str, start, end, wanted[0]!);
-      if (!allKnown || (bits & wanted[0]!) !== wanted[0]) names = missingOne(distinct, bits);
+      const covered = (pid < 0 ? 0 : collectOne(trie, pid, str, start, end, wanted[0]!)) & wanted[0]!;
+      if (!allKnown || covered !== wanted[0]) {
+        // resources missing the same names share one list (a batch's misses mostly repeat one pattern)
+        if (covered !== lastCovered || lastNames === null) lastNames = missingOne(distinct, covered);
+        lastCovered = covered;
+        names = lastNames;
+      }
     } else {
       if (pid < 0) held.fill(0, 0, words);
       else collectMany(trie, pid, str, start, end, words);
