@@ -5,8 +5,8 @@ const FNV_PRIME = 0x01000193;
 const INITIAL_SLOTS = 64; // power of two
 const MAX_LOAD_SHIFT = 1; // grow when more than half full: short probes, and this table is small beside the grants
 const STRING_OVERHEAD_BYTES = 16; // V8 header of a sequential string, for byteSize()
-const SLICED_STRING_MIN = 13;
-const MAP_ENTRY_BYTES = 24; // V8 OrderedHashMap: key, value, chain link, plus half a bucket at full load // V8 makes substrings this long views that keep their parent alive
+const SLICED_STRING_MIN = 13; // V8 makes substrings this long views that keep their parent alive
+const MAP_ENTRY_BYTES = 24; // V8 OrderedHashMap: key, value, chain link, plus half a bucket at full load
 
 /** Hash state before the first character; feed characters with {@link hashStep}. */
 export const HASH_SEED = FNV_OFFSET;
