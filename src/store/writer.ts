@@ -206,14 +206,15 @@ export class StoreWriter {
     }
     const cutoff = new Date(Date.now() - cmd.max_age_ms).toISOString();
     for (const orgId of orgs) {
-      const count = this.logCounts.get(orgId) ?? this.db.apiLogs.getKeysCount(prefixRange([orgId]));
-      let over = count - cmd.max_per_org;
-      // collect first (no writes under a live cursor), lazily: the scan usually stops at the first, young entry
-      const doomed: Key[] = [];
-      for (const { key, value } of this.db.apiLogs.getRange({ ...prefixRange([orgId]), limit: Math.max(over, 0) + LOG_AGE_SCAN })) {
-        if (over <= 0 && (value as ApiLogRecord).time >= cutoff) break; // oldest first: the rest is younger
+      const count = this.logCounts.get(orgId) ?? this.db.apiLogs.getKeysCount(prefixRange([orgId])); // it marks its options onlyCount
+      const range = prefixRange([orgId]);
+      const over = Math.max(count - cmd.max_per_org, 0);
+      // collect first (no writes under a live cursor): the oldest entries over the cap by key alone (no record
+      // decoded), then those past the age, oldest first, decoded until the first young one (usually the first)
+      const doomed = over > 0 ? ([...this.db.apiLogs.getKeys({ ...range, limit: over })] as Key[]) : [];
+      for (const { key, value } of this.db.apiLogs.getRange({ ...range, offset: over, limit: LOG_AGE_SCAN })) {
+        if ((value as ApiLogRecord).time >= cutoff) break; // oldest first: the rest is younger
         doomed.push(key as Key);
-        over--;
       }
       for (const key of doomed) this.db.apiLogs.removeSync(key);
       this.logCounts.set(orgId, count - doomed.length);

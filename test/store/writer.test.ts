@@ -106,4 +106,48 @@ describe('StoreWriter', () => {
     ]);
     expect(results.map((r) => (r.ok ? 200 : r.status))).toEqual([200, 409, 404]);
   });
+  describe('call-log retention', () => {
+    const DAY = 86_400_000;
+    let logOrg: string;
+    const entry = (n: number, ageDays: number) => ({
+      time: new Date(Date.now() - ageDays * DAY).toISOString(),
+      organisation_id: logOrg,
+      actor: 'operator',
+      transport: 'rest' as const,
+      rpc: 'Grant',
+      route: 'POST /v1/grants',
+      status: 200,
+      latency_ms: 1,
+      request: `{"n":${n}}`,
+      response: '{}',
+    });
+    const append = (entries: ReturnType<typeof entry>[], maxPerOrg: number, maxAgeDays = 7) =>
+      value({ op: 'appendLogs', entries, max_age_ms: maxAgeDays * DAY, max_per_org: maxPerOrg });
+    const kept = () => reader.apiLogs(logOrg).map((r) => JSON.parse(r.request).n as number);
+
+    beforeAll(() => {
+      logOrg = value({ op: 'createOrganisation', name: 'logs', user_id: 'u', plan: 'enterprise', rate_limit_per_minute: 0 }).id;
+    });
+
+    it('keeps the newest entries up to the cap, oldest removed first', () => {
+      append([0, 1, 2, 3].map((n) => entry(n, 0)), 5);
+      expect(kept()).toEqual([0, 1, 2, 3]);
+      append([4, 5, 6].map((n) => entry(n, 0)), 5);
+      expect(kept()).toEqual([2, 3, 4, 5, 6]);
+      append([7].map((n) => entry(n, 0)), 3);
+      expect(kept()).toEqual([5, 6, 7]);
+    });
+
+    it('removes entries older than the retention (oldest first, as they arrive), after those over the cap', () => {
+      logOrg = value({ op: 'createOrganisation', name: 'logs-age', user_id: 'u', plan: 'enterprise', rate_limit_per_minute: 0 }).id;
+      append([entry(0, 10), entry(1, 9), entry(2, 1)], 100, 30);
+      expect(kept()).toEqual([0, 1, 2]);
+      append([entry(3, 0)], 100); // 7 days: 0 and 1 are too old
+      expect(kept()).toEqual([2, 3]);
+      append([entry(4, 0.75), entry(5, 0)], 3, 30); // over the cap by one: the oldest goes
+      expect(kept()).toEqual([3, 4, 5]);
+      append([entry(6, 0)], 3, 0.5); // the cap removes 3, then age removes 4 (18 h old), not 5
+      expect(kept()).toEqual([5, 6]);
+    });
+  });
 });
