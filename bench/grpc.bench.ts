@@ -107,26 +107,30 @@ export async function measureGrpc(
 }
 
 /** One principal (a CheckRequest has one) × `uris` resources × `perms` permissions; every pair passes. */
-function checkRequest(ds: Dataset, uris: number, perms: number) {
+/** Every fifth URI outside the principal's grants when `missing`: a long answer listing 80 resources. */
+function checkRequest(ds: Dataset, uris: number, perms: number, missing = false) {
   return {
     project_name: ds.project,
     principal_id: ds.principal,
-    resource_uris: ds.uris.slice(0, uris),
+    resource_uris: missing ? ds.uris.slice(0, uris).map((u, k) => (k % 5 === 0 ? u : `/elsewhere${u}`)) : ds.uris.slice(0, uris),
     permissions: ds.permissions.slice(0, perms),
   };
 }
 
-/** Name, URIs, permissions: one principal × URIs × permissions per call. */
+/** Name, URIs, permissions, whether most pairs miss: one principal × URIs × permissions per call. */
 const SCENARIOS = [
-  ['gRPC check 1×1', 1, 1],
-  ['gRPC check 1×100×2', 100, 2],
-  ['gRPC check 10×10', 10, 10],
+  ['gRPC check 1×1', 1, 1, false],
+  ['gRPC check 1×100×2', 100, 2, false],
+  ['gRPC check 1×100×2, 80 URIs missing', 100, 2, true],
+  ['gRPC check 10×10', 10, 10, false],
 ] as const;
 
-/** Measures one scenario's Check load on a Permio server seeded with `ds`; every pair must pass. */
-async function measureScenario(server: Proc, ds: Dataset, nUris: number, nPerms: number, s: GrpcLoadSettings, name: string) {
-  const { sample, ...m } = await measureGrpc(`127.0.0.1:${server.ports.grpc_port}`, server.child.pid!, checkRequest(ds, nUris, nPerms), `Bearer ${ds.key}`, s);
-  if (!sample.passed) throw new Error(`${name}: expected passed, got ${JSON.stringify(sample)}`);
+/** Measures one scenario's Check load on a Permio server seeded with `ds`; the answer must be as expected. */
+async function measureScenario(server: Proc, ds: Dataset, nUris: number, nPerms: number, missing: boolean, s: GrpcLoadSettings, name: string) {
+  const request = checkRequest(ds, nUris, nPerms, missing);
+  const { sample, ...m } = await measureGrpc(`127.0.0.1:${server.ports.grpc_port}`, server.child.pid!, request, `Bearer ${ds.key}`, s);
+  const expected = missing ? nUris - Math.ceil(nUris / 5) : 0;
+  if (sample.missing_permissions.length !== expected) throw new Error(`${name}: expected ${expected} resources missing, got ${JSON.stringify(sample)}`);
   return m;
 }
 
@@ -146,9 +150,9 @@ export async function runGrpcBench(s: GrpcLoadSettings): Promise<GrpcRow[]> {
     const helloTarget = `127.0.0.1:${hello.ports.grpc_port}`;
     const { sample: _b, ...before } = await measureGrpc(helloTarget, hello.child.pid!, small, auth, s);
     const scenarios: GrpcRow[] = [];
-    for (const [name, nUris, nPerms] of SCENARIOS) {
-      const r = await measureScenario(permio, ds, nUris, nPerms, s, name);
-      const same = nUris * nPerms === 1 ? undefined : (await measureGrpc(helloTarget, hello.child.pid!, checkRequest(ds, nUris, nPerms), auth, s)).callsPerSec;
+    for (const [name, nUris, nPerms, missing] of SCENARIOS) {
+      const r = await measureScenario(permio, ds, nUris, nPerms, missing, s, name);
+      const same = nUris * nPerms === 1 ? undefined : (await measureGrpc(helloTarget, hello.child.pid!, checkRequest(ds, nUris, nPerms, missing), auth, s)).callsPerSec;
       scenarios.push({ scenario: name, pairs: nUris * nPerms, ...r, sameRequestBaseline: same });
     }
     const { sample: _a, ...after } = await measureGrpc(helloTarget, hello.child.pid!, small, auth, s);
@@ -163,9 +167,9 @@ export async function runGrpcBench(s: GrpcLoadSettings): Promise<GrpcRow[]> {
     const uncached = await startPermio(s.workers, { env: { PERMIO_CHECK_CACHE_MB: '0' } });
     try {
       const ds2 = await seedDataset(`http://127.0.0.1:${uncached.ports.http_port}`, uncached.adminKey);
-      for (const [i, [name, nUris, nPerms]] of SCENARIOS.entries()) {
+      for (const [i, [name, nUris, nPerms, missing]] of SCENARIOS.entries()) {
         const r = scenarios[i]!;
-        const m = await measureScenario(uncached, ds2, nUris, nPerms, s, `${name}, cache off`);
+        const m = await measureScenario(uncached, ds2, nUris, nPerms, missing, s, `${name}, cache off`);
         const same = r.sameRequestBaseline ?? baseline;
         rows.push({ scenario: `${r.scenario}, answer cache off`, pairs: r.pairs, ...m, baselineRatio: m.callsPerSec / baseline, sameRequestBaseline: r.sameRequestBaseline, sameRequestRatio: m.callsPerSec / same });
       }

@@ -6,6 +6,7 @@ import { observeRequest } from '../../metrics.js';
 import type { Caller } from '../../service/caller.js';
 import type { ServiceLike } from './server.js';
 import { toServiceError } from './status.js';
+import { EncodedAnswers, passEncoded } from './check-answer.js';
 import { boundedDeserializer, OVERSIZED, requestLimit, toServiceInput, virtualFields, UNDECODABLE } from './request.js';
 
 /** Called with the cause of every INTERNAL answer (the client only sees "Internal error"). */
@@ -24,11 +25,18 @@ function toMetadata(headers: Readonly<Record<string, string>>): Metadata {
   return metadata;
 }
 
-/** The service definition with each request deserializer bounded by its RPC's size limit. */
+/**
+ * The service definition with each request deserializer bounded by its RPC's size limit, and Check's response
+ * serializer letting through answers the handler already encoded ({@link EncodedAnswers}).
+ */
 export function boundedDefinition(definition: ServiceDefinition): ServiceDefinition {
   const bounded: ServiceDefinition = {};
   for (const [rpc, method] of Object.entries(definition)) {
-    bounded[rpc] = { ...method, requestDeserialize: boundedDeserializer(method.requestDeserialize, requestLimit(rpc)) };
+    bounded[rpc] = {
+      ...method,
+      requestDeserialize: boundedDeserializer(method.requestDeserialize, requestLimit(rpc)),
+      ...(rpc === 'Check' ? { responseSerialize: passEncoded(method.responseSerialize) } : {}),
+    };
   }
   return bounded;
 }
@@ -44,11 +52,14 @@ export function createHandlers(
     const virtual = virtualFields(method);
 
     const route = method.path; // e.g. /permio.v1.PermissionsService/Check
+    // Check takes the REST hot path (the answer as JSON text) and answers with its encoding, memoized per text
+    const answers = rpc === 'Check' && service.checkJson !== undefined ? new EncodedAnswers(method.responseSerialize) : undefined;
 
     handlers[rpc] = (call: ServerUnaryCall<object, unknown>, callback: sendUnaryData<unknown>) => {
       const startedAt = performance.now();
       let caller: Caller | undefined;
       let input: Record<string, unknown> = {};
+      let logged: unknown; // what the call log records as the response, when not the response itself
       // The same order as REST (SPEC §5): authentication, rate limit, then the request itself.
       const run = async (): Promise<unknown> => {
         caller = service.authenticate(authorization(call.metadata));
@@ -57,7 +68,10 @@ export function createHandlers(
         if (call.request === OVERSIZED) throw Errors.payloadTooLarge(requestLimit(rpc));
         if (call.request === UNDECODABLE) throw Errors.badRequest('Invalid request: the message does not decode as ' + rpc + 'Request');
         input = toServiceInput(rpc, call.request, virtual);
-        return service.invoke(rpc, caller, input);
+        if (answers === undefined) return service.invoke(rpc, caller, input);
+        const json = await service.checkJson!(caller, input);
+        logged = json; // the call log records the answer's JSON text, as for REST
+        return answers.of(json);
       };
       const record = (status: number, response: unknown) => {
         observeRequest('grpc', rpc, status, startedAt);
@@ -69,7 +83,7 @@ export function createHandlers(
       run().then(
         (response) => {
           if (!call.cancelled) callback(null, response); // past the deadline or cancelled: nobody is listening
-          record(200, response);
+          record(200, logged ?? response);
         },
         (err: unknown) => {
           if (!(err instanceof PermioError)) logInternal(rpc, err);

@@ -18,6 +18,8 @@ export interface ServiceLike {
   admit(caller: Caller): Readonly<Record<string, string>> | undefined;
   /** Runs one RPC by name with a JSON-shaped (snake_case) input; resolves to the REST response body, rejects with PermioError. */
   invoke(rpc: string, caller: Caller, input: Record<string, unknown>): Promise<unknown>;
+  /** Check's answer as JSON text (the REST hot path); when present, gRPC Check encodes it once per distinct answer. */
+  checkJson?(caller: Caller, input: Record<string, unknown>): Promise<string>;
   /** Records an answered call in the API call log (optional: test doubles may omit it). */
   recordCall?(call: CallRecord): void;
 }
