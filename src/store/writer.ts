@@ -206,7 +206,8 @@ export class StoreWriter {
     }
     const cutoff = new Date(Date.now() - cmd.max_age_ms).toISOString();
     for (const orgId of orgs) {
-      const count = this.logCounts.get(orgId) ?? this.db.apiLogs.getKeysCount(prefixRange([orgId])); // it marks its options onlyCount
+      // getKeysCount marks the options it is given as count-only: the scans below get their own range object
+      const count = this.logCounts.get(orgId) ?? this.db.apiLogs.getKeysCount(prefixRange([orgId]));
       const range = prefixRange([orgId]);
       const over = Math.max(count - cmd.max_per_org, 0);
       // collect first (no writes under a live cursor): the oldest entries over the cap by key alone (no record
