@@ -52,11 +52,6 @@ export class StringIds {
   private readonly ids = new Map<string, number>();
   private chars = 0;
 
-  /** Number of interned strings. */
-  get size(): number {
-    return this.ids.size;
-  }
-
   /** Id of `str`, or -1. */
   find(str: string): number {
     return this.ids.get(str) ?? -1;
