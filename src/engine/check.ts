@@ -2,6 +2,7 @@
 import { EDGE_BLOOM, EDGE_CHILD, GRANT_EFFECTIVE, principalBit, ROOT, type GrantTrie } from './grant-trie.js';
 import { HASH_SEED, hashStep } from './intern.js';
 import type { PermissionTable } from './permissions.js';
+import { uriEnd } from './uri.js';
 
 /** One resource with something missing, echoed as sent. */
 export interface MissingEntry {
@@ -82,7 +83,7 @@ export function checkAccess(
       str = uris[u++]!;
       stop = str.length;
     }
-    const end = stop - start > 1 && str.charCodeAt(stop - 1) === SLASH ? stop - 1 : stop; // '/a/' is '/a'
+    const end = uriEnd(str, start, stop); // '/a/' is '/a'
     let names: string[] | null = null;
     if (words === 1) {
       // ≤ 32 permissions: the whole path fits in one int (the common case)

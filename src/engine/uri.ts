@@ -66,8 +66,10 @@ export function normalizeResourceUri(uri: string): string {
   return uriEnd(uri) === uri.length ? uri : uri.slice(0, -1);
 }
 
-/** Index just past the URI's last meaningful character: its length, less an ignored trailing '/'. */
-export function uriEnd(uri: string): number {
-  const len = uri.length;
-  return len > 1 && uri.charCodeAt(len - 1) === SLASH ? len - 1 : len;
+/**
+ * Index just past the last meaningful character of the URI `str[start, stop)` (by default the whole string):
+ * `stop`, less an ignored trailing '/'.
+ */
+export function uriEnd(str: string, start = 0, stop = str.length): number {
+  return stop - start > 1 && str.charCodeAt(stop - 1) === SLASH ? stop - 1 : stop;
 }
