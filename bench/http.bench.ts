@@ -165,12 +165,12 @@ export async function runHttpBench(o: LoadOptions): Promise<LoadRow[]> {
     try {
       const ds2 = await seedDataset(`http://127.0.0.1:${uncached.ports.http_port}`, uncached.adminKey);
       const url2 = `http://127.0.0.1:${uncached.ports.http_port}/v1/check`;
+      const auth2 = { authorization: `Bearer ${ds2.key}` };
       for (const [name, nUris, nPerms] of [
         ['REST check 1×1, answer cache off (worker hop)', 1, 1],
         ['REST check 10×10, answer cache off (worker hop)', 10, 10],
         ['REST check 100×2, answer cache off (worker hop)', 100, 2],
       ] as const) {
-        const auth2 = { authorization: `Bearer ${ds2.key}` };
         const r = await load(url2, checkBody(ds2, nUris, nPerms), auth2, o);
         rows.push({ scenario: name, requestsPerSec: r.rps, pairsPerSec: r.rps * nUris * nPerms, p50Ms: r.p50, p99Ms: r.p99, baselineRatio: r.rps / base.rps });
         if (nUris === 1) rows.push(await halfOfPeak(`http://127.0.0.1:${uncached.ports.http_port}`, checkBody(ds2, 1, 1), auth2, o, r.rps, 'REST check 1×1, cache off,'));
