@@ -2,10 +2,11 @@
 // one organisation, an organisation API key, projects with the engine bench's permissions, roles and grants.
 import { generateKeySecret } from '../src/admin-key.js';
 import { hashKey } from '../src/service/auth.js';
-import type { WriteCommand, ProjectRef } from '../src/store/commands.js';
+import { stampCommand, type CommandBody, type ProjectRef } from '../src/store/commands.js';
 import { openStore } from '../src/store/env.js';
 import type { OrgRecord, PermissionRecord, ProjectRecord } from '../src/store/records.js';
-import { DEFAULT_PROJECT, StoreWriter, type WriteResult } from '../src/store/writer.js';
+import { DEFAULT_PROJECT } from '../src/store/apply/organisations.js';
+import { StoreWriter, type WriteResult } from '../src/store/writer.js';
 import { generateGrant, PERMISSION_NAMES, principalCount, ROLES } from './engine-dataset.js';
 
 const BATCH_COMMANDS = 20_000; // commands per transaction: large enough that commits are not the cost
@@ -51,7 +52,7 @@ export async function buildStore(
   const started = performance.now();
   const store = openStore(dataDir, { readOnly: false });
   const writer = new StoreWriter(store);
-  const apply = (cmds: WriteCommand[]) => writer.applyBatch(cmds).map((r) => value<unknown>(r));
+  const apply = (cmds: CommandBody[]) => writer.applyBatch(cmds.map((c) => stampCommand(c))).map((r) => value<unknown>(r));
 
   const org = apply([{ op: 'createOrganisation', name: 'bench', user_id: 'bench-admin', plan: 'enterprise', rate_limit_per_minute: 0 }])[0] as OrgRecord;
   const key = generateKeySecret();
@@ -72,7 +73,7 @@ export async function buildStore(
 
     const principals = principalCount(grants);
     for (let i = 0; i < grants; i += BATCH_COMMANDS) {
-      const cmds: WriteCommand[] = [];
+      const cmds: CommandBody[] = [];
       for (let k = i; k < Math.min(grants, i + BATCH_COMMANDS); k++) {
         const g = generateGrant(offset + k, principals);
         cmds.push({

@@ -5,10 +5,11 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { ProjectRef, WriteCommand } from '../src/store/commands.js';
+import { stampCommand, type ProjectRef, type WriteCommand } from '../src/store/commands.js';
 import { openStore } from '../src/store/env.js';
 import type { OrgRecord, ProjectRecord } from '../src/store/records.js';
-import { DEFAULT_PROJECT, StoreWriter, type WriteResult } from '../src/store/writer.js';
+import { DEFAULT_PROJECT } from '../src/store/apply/organisations.js';
+import { StoreWriter, type WriteResult } from '../src/store/writer.js';
 import { int, markdownTable, ms } from './table.js';
 
 const COMMIT_SIZES = [50, 200, 1000];
@@ -36,10 +37,10 @@ export function runWriterCapacityBench(secondsPerFigure: number): WriterCapacity
   const store = openStore(dir, { readOnly: false });
   try {
     const writer = new StoreWriter(store);
-    const org = ok(writer.applyBatch([{ op: 'createOrganisation', name: 'bench', user_id: 'bench', plan: 'enterprise', rate_limit_per_minute: 0 }])[0]) as OrgRecord;
+    const org = ok(writer.applyBatch([stampCommand({ op: 'createOrganisation', name: 'bench', user_id: 'bench', plan: 'enterprise', rate_limit_per_minute: 0 })])[0]) as OrgRecord;
     const project = store.dbs.projects.get([org.id, DEFAULT_PROJECT]) as ProjectRecord;
     const ref: ProjectRef = { organisation_id: org.id, project_name: DEFAULT_PROJECT, project_id: project.id };
-    for (const name of ['read', 'write']) ok(writer.applyBatch([{ op: 'createPermission', name, description: '', ...ref }])[0]);
+    for (const name of ['read', 'write']) ok(writer.applyBatch([stampCommand({ op: 'createPermission', name, description: '', ...ref })])[0]);
     const prefixes = Array.from({ length: CLIENTS }, () => crypto.randomBytes(16).toString('base64url'));
     let n = 0;
     return COMMIT_SIZES.map((size) => {
@@ -48,10 +49,11 @@ export function runWriterCapacityBench(secondsPerFigure: number): WriterCapacity
       const started = performance.now();
       while (performance.now() - started < secondsPerFigure * 1000) {
         const cmds: WriteCommand[] = [];
+        const now = Date.now(); // stamped as the main thread would (its cost is not the writer's)
         for (let k = 0; k < size; k++, n++) {
           const user = `writer-${n % PRINCIPALS}`;
           const uri = `/writes/${user}/${prefixes[n % CLIENTS]}/${String(n).padStart(12, '0')}`;
-          cmds.push({ op: 'grant', user_id: user, resource_uri: uri, permissions: ['read', 'write'], roles: [], ...ref });
+          cmds.push({ op: 'grant', user_id: user, resource_uri: uri, permissions: ['read', 'write'], roles: [], ...ref, now, nonce: n });
         }
         ok(writer.applyBatch(cmds)[0]); // transactionSync: committed and on disk when it returns
         grants += size;

@@ -4,6 +4,7 @@ import { resolveAdminKey } from './admin-key.js';
 import { log, setLogLevel } from './log.js';
 import { openStore } from './store/env.js';
 import { StoreReader } from './store/read.js';
+import { ChangeFeed } from './store/change-feed.js';
 import { WriterClient } from './worker/writer-client.js';
 import { CheckPool } from './worker/pool.js';
 import { Authenticator } from './service/auth.js';
@@ -21,21 +22,29 @@ async function main(): Promise<void> {
   setLogLevel(config.logLevel);
   const admin = resolveAdminKey(config.adminKey, config.dataDir);
 
-  let afterWriterRestart = () => {};
-  const writer = await WriterClient.start(config.dataDir, () => afterWriterRestart()); // creates the environment if missing
+  const feed = new ChangeFeed();
+  let afterWriterRestart = (_revision: number) => {};
+  const writer = await WriterClient.start(config.dataDir, feed, (revision) => afterWriterRestart(revision)); // creates the environment if missing
   const store = openStore(config.dataDir, { readOnly: true });
   const reader = new StoreReader(store);
   const pool = new CheckPool(config.workers, config.dataDir);
   const auth = new Authenticator(reader, admin.key);
   registerGauges({ queueDepths: () => pool.queueDepths(), dataDir: config.dataDir });
-  const ctx = new ServiceContext(config, reader, writer, pool, auth, (orgId) => {
+  const ctx = new ServiceContext(config, reader, writer, feed, pool, auth, (orgId) => {
     const org = reader.org(orgId);
     return org ? limitFor(org.plan, org.rate_limit_per_minute) : 0;
   });
-  afterWriterRestart = () => {
+  // The change feed's listeners, called for every committed change in revision order: reads see it, then its events
+  // are queued to the owning check worker, then the main thread's caches drop what it made stale.
+  feed.subscribe(() => reader.refresh());
+  feed.subscribe((change) => pool.applyChange(change));
+  feed.subscribe((change) => ctx.applyChange(change));
+  afterWriterRestart = (revision) => {
     log.warn('writer thread restarted; check workers and caches reload from LMDB');
+    reader.refresh();
     ctx.clearCaches();
     pool.reset();
+    feed.advance(revision);
   };
   const callLog = new CallLog(config.callLog, writer);
   const service = new PermioService(ctx, new RateLimiter((orgId) => ctx.rateLimitOf(orgId)), callLog);

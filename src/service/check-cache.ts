@@ -2,14 +2,15 @@
 // request's own microtasks (which is also what lets uWS answer pipelined HTTP/1.1 requests: it cannot answer them
 // from a later event-loop turn).
 //
-// Exact, never stale: a key holds its project's version and its principal's version in that project. A write that
-// changes a project bumps them in the same step that queues its deltas to the worker, before the write is answered:
-// a grant or revoke bumps its principal's version only (another principal's answers cannot change), anything else
-// (permissions, roles, a project delete) the project's. A check keyed at versions v was queued behind every delta up
-// to v, so its answer is v's (or newer, for a write committed but not yet answered); once a write bumps a version, no
-// later check can read an entry keyed with the old one. Bounded: the whole cache is dropped when it holds more than
-// its budget of characters, and every entry when the principal versions outgrow MAX_PRINCIPAL_VERSIONS.
-import type { ProjectChange } from '../store/change-feed.js';
+// Exact, never stale: a key holds its project's version and its principal's version in that project. A change that
+// alters a project bumps them when the change feed dispatches it, right after its events were queued to the worker
+// and before its write is answered: a grant or revoke bumps its principal's version only (another principal's answers
+// cannot change), anything else (permissions, roles, a project delete) the project's; a change without events none.
+// A check keyed at versions v was queued behind every event up to v, so its answer is v's (or newer, for a write
+// committed but not yet answered); once a write bumps a version, no later check can read an entry keyed with the old
+// one. Bounded: the whole cache is dropped when it holds more than its budget of characters, and every entry when the
+// principal versions outgrow MAX_PRINCIPAL_VERSIONS.
+import { onlyGrantEvents, type Change, type GrantEvent } from '../store/change-feed.js';
 
 /** Batches whose URIs are longer than this are not cached (their keys would be large and rarely repeat). */
 export const MAX_CACHED_URI_CHARS = 4096;
@@ -51,15 +52,17 @@ export class CheckCache {
     this.entries.set(key, answer);
   }
 
-  /** A write changed a project: the cached answers it may change are never read again. */
-  invalidate(change: ProjectChange): void {
-    if (!change.deltas.every((d) => d[0] === 'grant' || d[0] === 'revoke')) {
-      this.versions.set(change.projectId, (this.versions.get(change.projectId) ?? 0) + 1);
+  /** A committed change (a change feed listener): the cached answers it may change are never read again. */
+  invalidate(change: Change): void {
+    const projectId = change.project_id;
+    if (projectId === undefined || change.events.length === 0) return; // nothing a check sees changed
+    if (!onlyGrantEvents(change)) {
+      this.versions.set(projectId, (this.versions.get(projectId) ?? 0) + 1);
       return;
     }
     if (this.principalVersions.size >= MAX_PRINCIPAL_VERSIONS) this.clear();
-    for (const d of change.deltas) {
-      const k = change.projectId + SEP + d[1];
+    for (const e of change.events) {
+      const k = projectId + SEP + (e as GrantEvent).user_id;
       this.principalVersions.set(k, (this.principalVersions.get(k) ?? 0) + 1);
     }
   }

@@ -1,8 +1,10 @@
-// What every operation needs: the store reader, the writer, the check pool, auth, and the caches writes invalidate.
+// What every operation needs: the store reader, the writer, the change feed, the check pool, auth, and the caches
+// committed changes invalidate.
 import type { Config } from '../config.js';
 import type { StoreReader } from '../store/read.js';
 import type { ProjectRecord } from '../store/records.js';
-import type { WriteCommand } from '../store/commands.js';
+import type { CommandBody } from '../store/commands.js';
+import type { Change, ChangeFeed } from '../store/change-feed.js';
 import type { CheckPool } from '../worker/pool.js';
 import type { WriterClient } from '../worker/writer-client.js';
 import type { Authenticator } from './auth.js';
@@ -11,13 +13,14 @@ import { CheckCache } from './check-cache.js';
 export class ServiceContext {
   private readonly projectCache = new Map<string, ProjectRecord>();
   private readonly limitCache = new Map<string, number>();
-  /** Recent check answers; a write bumps the versions it affects before it is answered. */
+  /** Recent check answers; a change bumps the versions it affects when the feed dispatches it. */
   readonly checkCache: CheckCache;
 
   constructor(
     readonly config: Config,
     readonly reader: StoreReader,
     readonly writer: WriterClient,
+    readonly feed: ChangeFeed,
     readonly pool: CheckPool,
     readonly auth: Authenticator,
     private readonly limitOfOrg: (orgId: string) => number,
@@ -25,7 +28,7 @@ export class ServiceContext {
     this.checkCache = new CheckCache(config.checkCacheChars);
   }
 
-  /** Drops every cache (after the writer restarted: a write may have committed without its answer). */
+  /** Drops every cache (after the writer restarted: a write may have committed without its change dispatched). */
   clearCaches(): void {
     this.projectCache.clear();
     this.limitCache.clear();
@@ -33,7 +36,16 @@ export class ServiceContext {
     this.auth.forget();
   }
 
-  /** A project by organisation and name (cached; the cache is dropped on project writes). */
+  /** A change feed listener: drops what the committed change made stale. */
+  applyChange(change: Change): void {
+    this.checkCache.invalidate(change);
+    if (change.keys_invalidated) this.auth.forget();
+    if (change.organisation_updated !== undefined) this.limitCache.delete(change.organisation_updated);
+    // a deleted project's name may come back as a new project
+    if (change.events.some((e) => e.type === 'PROJECT_DELETED')) this.projectCache.clear();
+  }
+
+  /** A project by organisation and name (cached; the cache is dropped when a project is deleted). */
   project(orgId: string, name: string): ProjectRecord | undefined {
     const key = `${orgId}\u0000${name}`;
     let p = this.projectCache.get(key);
@@ -54,30 +66,10 @@ export class ServiceContext {
     return limit;
   }
 
-  /**
-   * Sends a command to the writer; once durable, queues its change to the owning check worker and bumps the
-   * check-cache versions it affects, in one step before the caller answers (read-your-writes), and drops the
-   * caches the command may affect.
-   */
-  async write(cmd: WriteCommand): Promise<unknown> {
-    const { value, change } = await this.writer.write(cmd);
-    if (change) {
-      this.pool.applyChange(change);
-      this.checkCache.invalidate(change);
-    }
-    this.reader.refresh();
-    switch (cmd.op) {
-      case 'deleteProject': // its project keys are now invalid, and the name may come back as a new project
-        this.projectCache.clear();
-        this.auth.forget();
-        break;
-      case 'invalidateApiKey':
-        this.auth.forget();
-        break;
-      case 'updateOrganisation':
-        this.limitCache.delete(cmd.organisation_id);
-        break;
-    }
+  /** Sends a command to the writer; resolves to its value once it is durable and its change was dispatched (read-your-writes). */
+  async write(cmd: CommandBody): Promise<unknown> {
+    const { value, revision } = await this.writer.write(cmd);
+    if (this.feed.applied < revision) await this.feed.reached(revision); // cluster mode: another path dispatches it
     return value;
   }
 }

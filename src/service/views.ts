@@ -1,39 +1,8 @@
 // Records → API JSON bodies (SPEC §3 and seed 004 shapes). The only place response objects are shaped.
-import type {
-  ApiKeyRecord,
-  InvitationRecord,
-  OrgRecord,
-  PermissionRecord,
-  ProjectRecord,
-  RoleRecord,
-  UserRecord,
-} from '../store/records.js';
+import type { ApiKeyRecord, InvitationRecord, OrgRecord, ProjectRecord, UserRecord } from '../store/records.js';
 
-export const permissionView = (p: PermissionRecord, orgId: string, projectName: string) => ({
-  id: p.id,
-  organisation_id: orgId,
-  name: p.name,
-  description: p.description,
-  project_name: projectName,
-});
-
-/** A role embeds its full permission objects, in the role's order (`lookup` returns undefined for none). */
-export const roleView = (
-  r: RoleRecord,
-  orgId: string,
-  projectName: string,
-  lookup: (id: string) => PermissionRecord | undefined,
-) => ({
-  id: r.id,
-  organisation_id: orgId,
-  name: r.name,
-  description: r.description,
-  permissions: r.permissions.flatMap((id) => {
-    const p = lookup(id);
-    return p ? [permissionView(p, orgId, projectName)] : [];
-  }),
-  project_name: projectName,
-});
+/** The 004 permission and role objects: built in one place, for API answers and change events alike. */
+export { permissionObject as permissionView, roleObject as roleView } from '../store/change-feed.js';
 
 export const userView = (u: UserRecord) => ({ id: u.id, email: u.email });
 

@@ -1,8 +1,12 @@
-// The write commands the writer thread accepts; inputs are validated (shapes, formats) before they are sent.
+// The write commands the writer applies. Inputs are validated (shapes, formats) before a command is made, and the
+// caller draws its time and randomness (`now`, `nonce`), so applying a command is a pure function of store + command:
+// cluster mode replays the same commands on every node. Secrets never enter a command, only their hashes.
+import crypto from 'node:crypto';
 import type { Plan } from '../config.js';
 import type { ApiLogRecord } from './records.js';
 
-export type WriteCommand =
+/** What a command asks for, before it is stamped. */
+export type CommandBody =
   | { op: 'createOrganisation'; name: string; user_id: string; plan: Plan; rate_limit_per_minute: number }
   | { op: 'updateOrganisation'; organisation_id: string; name?: string; plan?: Plan; rate_limit_per_minute?: number }
   | { op: 'addUser'; organisation_id: string; user_id: string; email: string }
@@ -20,11 +24,42 @@ export type WriteCommand =
   | ({ op: 'createRole'; name: string; description: string; permissions: string[] } & ProjectRef)
   | ({ op: 'updateRole'; role_id: string; name?: string; description?: string; permissions?: string[] } & ProjectRef)
   | ({ op: 'deleteRole'; role_id: string } & ProjectRef)
-  | ({ op: 'grant' | 'revoke'; user_id: string; resource_uri: string; permissions: string[]; roles: string[] } & ProjectRef);
+  | ({ op: 'grant' } & GrantFields & ProjectRef)
+  | ({ op: 'revoke' } & GrantFields & ProjectRef);
+
+/** A grant or revoke: permission and role references (ids or names) on one principal and URI. */
+export interface GrantFields {
+  user_id: string;
+  resource_uri: string;
+  permissions: string[];
+  roles: string[];
+}
+
+/** Drawn by the caller, never by the writer. */
+export interface Stamp {
+  /** Milliseconds since the epoch: every time the command records or compares with. */
+  now: number;
+  /** A random unsigned 32-bit integer: the id tails of what the command creates. */
+  nonce: number;
+}
+
+export type WriteCommand = CommandBody & Stamp;
+
+export type Op = WriteCommand['op'];
+
+/** The command of one op, e.g. `CommandOf<'grant'>`. */
+export type CommandOf<K extends Op> = Extract<WriteCommand, { op: K }>;
 
 /** A project as resolved by the caller; the writer re-checks it inside the transaction. */
 export interface ProjectRef {
   organisation_id: string;
   project_name: string;
   project_id: string;
+}
+
+const NONCE_BYTES = 4;
+
+/** `body` with the caller's time and a fresh nonce. */
+export function stampCommand(body: CommandBody, now = Date.now()): WriteCommand {
+  return { ...body, now, nonce: crypto.randomBytes(NONCE_BYTES).readUInt32BE(0) };
 }

@@ -1,8 +1,10 @@
-// Every LMDB key layout, in one place. Keys are arrays (lmdb-js ordered-binary), scope first, so a
-// project's or organisation's records are one contiguous getRange.
+// Every LMDB key layout, in one place: nothing else writes a key array. Keys are arrays (lmdb-js ordered-binary),
+// scope first, so a project's or organisation's records are one contiguous getRange.
 //
 // db            key                               value
-// meta          'seq'                             number: last allocated sequence (ids, ordering)
+// meta          'seq'                             number: last allocated sequence (ids, creation order)
+//               'revision'                        number: revision of the last applied command
+//               'storeId'                         string: random id of this store (tags revision tokens)
 // orgs          [orgId]                           OrgRecord         (org ids are sequence-ordered)
 // users         [orgId, userId]                   UserRecord
 // projects      [orgId, projectName]              ProjectRecord
@@ -38,12 +40,58 @@ export type DbName = (typeof DB_NAMES)[number];
 
 export type Key = (string | number)[];
 
+export interface KeyRange {
+  start: Key;
+  end: Key;
+}
+
 /** Sorts after every string and number element (ordered-binary), closing a prefix range. */
 const KEY_END = '\uffff';
 
 /** `{start, end}` covering every key that begins with `prefix`. */
-export function prefixRange(prefix: Key): { start: Key; end: Key } {
+function prefixRange(prefix: Key): KeyRange {
   return { start: prefix, end: [...prefix, KEY_END] };
 }
 
-export const SEQ_KEY = 'seq';
+/** Keys of the `meta` database. */
+export const META = {
+  seq: 'seq',
+  revision: 'revision',
+  storeId: 'storeId',
+} as const;
+
+/** The key of one record, by database. */
+export const keyOf = {
+  org: (orgId: string): Key => [orgId],
+  user: (orgId: string, userId: string): Key => [orgId, userId],
+  project: (orgId: string, name: string): Key => [orgId, name],
+  apiKey: (orgId: string, apikeyId: string): Key => [orgId, apikeyId],
+  keyHash: (hash: string): Key => [hash],
+  permission: (projectId: string, permissionId: string): Key => [projectId, permissionId],
+  permissionName: (projectId: string, name: string): Key => [projectId, name],
+  role: (projectId: string, roleId: string): Key => [projectId, roleId],
+  roleName: (projectId: string, name: string): Key => [projectId, name],
+  grant: (projectId: string, userId: string, uri: string): Key => [projectId, userId, uri],
+  grantOrder: (projectId: string, userId: string, seq: number): Key => [projectId, userId, seq],
+  invitation: (token: string): Key => [token],
+  apiLog: (orgId: string, seq: number): Key => [orgId, seq],
+};
+
+/** Every record of one scope: one contiguous range. */
+export const rangeOf = {
+  /** users, projects, apikeys, apiLogs of an organisation. */
+  organisation: (orgId: string): KeyRange => prefixRange([orgId]),
+  /** permissions, permNames, roles, roleNames, grants, grantOrder of a project. */
+  project: (projectId: string): KeyRange => prefixRange([projectId]),
+  /** grants, grantOrder of one principal in a project (exactly that principal: not ids it prefixes). */
+  principal: (projectId: string, userId: string): KeyRange => prefixRange([projectId, userId]),
+};
+
+/** The principal of a `grants` key. */
+export const userOfGrantKey = (key: Key): string => key[1] as string;
+
+/** The resource URI of a `grants` key. */
+export const uriOfGrantKey = (key: Key): string => key[2] as string;
+
+/** The creation sequence of a `grantOrder` key. */
+export const seqOfGrantOrderKey = (key: Key): number => key[2] as number;

@@ -2,7 +2,7 @@
 // first used, and one principal's grants when that principal is first checked (grant keys are [project, user, uri],
 // so they are one contiguous range). A first check therefore costs one principal's grants, not the project's.
 import type { Store } from './env.js';
-import { prefixRange } from './keys.js';
+import { rangeOf, uriOfGrantKey, type Key } from './keys.js';
 import type { GrantRecord, PermissionRecord, RoleRecord } from './records.js';
 
 /** What a load writes into: the engine's ProjectIndex satisfies it. */
@@ -15,7 +15,7 @@ export interface ProjectSink {
 /** Streams the project's permissions and roles into `sink`. */
 export function loadProjectSchema(store: Store, projectId: string, sink: ProjectSink): void {
   fresh(store, () => {
-    const range = prefixRange([projectId]);
+    const range = rangeOf.project(projectId);
     for (const { value } of store.dbs.permissions.getRange(range)) {
       const p = value as PermissionRecord;
       sink.putPermission(p.id, p.name);
@@ -30,9 +30,9 @@ export function loadProjectSchema(store: Store, projectId: string, sink: Project
 /** Streams every grant of `principal` (exactly: not of ids it prefixes) in the project into `sink`. */
 export function loadPrincipalGrants(store: Store, projectId: string, principal: string, sink: ProjectSink): void {
   fresh(store, () => {
-    for (const { key, value } of store.dbs.grants.getRange(prefixRange([projectId, principal]))) {
+    for (const { key, value } of store.dbs.grants.getRange(rangeOf.principal(projectId, principal))) {
       const g = value as GrantRecord;
-      sink.grant(principal, key[2] as string, g.p, g.r);
+      sink.grant(principal, uriOfGrantKey(key as Key), g.p, g.r);
     }
   });
 }

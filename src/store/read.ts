@@ -1,6 +1,6 @@
 // Read-only queries for the main thread (lists, gets, key lookup). Never writes.
 import type { Store } from './env.js';
-import { prefixRange } from './keys.js';
+import { keyOf, META, rangeOf, seqOfGrantOrderKey, type Key } from './keys.js';
 import type {
   ApiKeyRecord,
   ApiLogRecord,
@@ -25,8 +25,18 @@ export class StoreReader {
     this.store.root.resetReadTxn();
   }
 
+  /** The revision of the last applied command, as committed. */
+  revision(): number {
+    return (this.db.meta.get(META.revision) as number | undefined) ?? 0;
+  }
+
+  /** The store's id (revision tokens are tagged with it). */
+  storeId(): string {
+    return this.db.meta.get(META.storeId) as string;
+  }
+
   org(id: string): OrgRecord | undefined {
-    return this.db.orgs.get([id]);
+    return this.db.orgs.get(keyOf.org(id));
   }
 
   orgs(): OrgRecord[] {
@@ -34,62 +44,62 @@ export class StoreReader {
   }
 
   users(orgId: string): UserRecord[] {
-    return this.values<UserRecord>(this.db.users.getRange(prefixRange([orgId]))).sort((a, b) => a.seq - b.seq);
+    return this.values<UserRecord>(this.db.users.getRange(rangeOf.organisation(orgId))).sort((a, b) => a.seq - b.seq);
   }
 
   project(orgId: string, name: string): ProjectRecord | undefined {
-    return this.db.projects.get([orgId, name]);
+    return this.db.projects.get(keyOf.project(orgId, name));
   }
 
   projects(orgId: string): ProjectRecord[] {
-    return this.values<ProjectRecord>(this.db.projects.getRange(prefixRange([orgId]))).sort((a, b) => a.seq - b.seq);
+    return this.values<ProjectRecord>(this.db.projects.getRange(rangeOf.organisation(orgId))).sort((a, b) => a.seq - b.seq);
   }
 
   apiKeys(orgId: string): ApiKeyRecord[] {
-    return this.values(this.db.apikeys.getRange(prefixRange([orgId])));
+    return this.values(this.db.apikeys.getRange(rangeOf.organisation(orgId)));
   }
 
   apiKeyByHash(hash: string): ApiKeyRecord | undefined {
-    const ref = this.db.keyHashes.get([hash]) as [string, string] | undefined;
+    const ref = this.db.keyHashes.get(keyOf.keyHash(hash)) as Key | undefined;
     return ref && this.db.apikeys.get(ref);
   }
 
   permission(projectId: string, id: string): PermissionRecord | undefined {
-    return this.db.permissions.get([projectId, id]);
+    return this.db.permissions.get(keyOf.permission(projectId, id));
   }
 
   permissions(projectId: string): PermissionRecord[] {
-    return this.values(this.db.permissions.getRange(prefixRange([projectId])));
+    return this.values(this.db.permissions.getRange(rangeOf.project(projectId)));
   }
 
   role(projectId: string, id: string): RoleRecord | undefined {
-    return this.db.roles.get([projectId, id]);
+    return this.db.roles.get(keyOf.role(projectId, id));
   }
 
   roles(projectId: string): RoleRecord[] {
-    return this.values(this.db.roles.getRange(prefixRange([projectId])));
+    return this.values(this.db.roles.getRange(rangeOf.project(projectId)));
   }
 
   grant(projectId: string, userId: string, uri: string): GrantRecord | undefined {
-    return this.db.grants.get([projectId, userId, uri]);
+    return this.db.grants.get(keyOf.grant(projectId, userId, uri));
   }
 
   /** A user's grant entries in creation order: `[seq, uri]` pairs (records are fetched per page). */
   grantOrder(projectId: string, userId: string): [number, string][] {
     const out: [number, string][] = [];
-    for (const { key, value } of this.db.grantOrder.getRange(prefixRange([projectId, userId]))) {
-      out.push([key[2] as number, value as string]);
+    for (const { key, value } of this.db.grantOrder.getRange(rangeOf.principal(projectId, userId))) {
+      out.push([seqOfGrantOrderKey(key as Key), value as string]);
     }
     return out;
   }
 
   /** An organisation's API call log, oldest first. */
   apiLogs(orgId: string): ApiLogRecord[] {
-    return this.values(this.db.apiLogs.getRange(prefixRange([orgId])));
+    return this.values(this.db.apiLogs.getRange(rangeOf.organisation(orgId)));
   }
 
   invitation(token: string): InvitationRecord | undefined {
-    return this.db.invitations.get([token]);
+    return this.db.invitations.get(keyOf.invitation(token));
   }
 
   private values<T>(range: Iterable<{ value: unknown }>): T[] {

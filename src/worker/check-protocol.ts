@@ -1,5 +1,5 @@
 // Messages between the main thread and a check worker: one packed array of ops in, one of results out.
-import type { Delta } from '../store/change-feed.js';
+import type { WatchEvent } from '../store/change-feed.js';
 import type { WireError } from '../errors.js';
 
 export const OP_CHECK = 0;
@@ -15,7 +15,8 @@ export const OP_RESET = 3;
  */
 export type CheckOp = readonly [typeof OP_CHECK, projectId: string, principal: string, joinedUris: string, permissions: string[]];
 
-export type ApplyOp = readonly [typeof OP_APPLY, projectId: string, deltas: readonly Delta[]];
+/** A committed change's events, in order (the change feed's format). */
+export type ApplyOp = readonly [typeof OP_APPLY, projectId: string, events: readonly WatchEvent[]];
 export type ControlOp = readonly [typeof OP_CRASH | typeof OP_RESET];
 export type WorkerOp = CheckOp | ApplyOp | ControlOp;
 

@@ -3,7 +3,7 @@ import { move } from 'piscina';
 import { ProjectIndex } from '../engine/project-index.js';
 import { openStore, type Store } from '../store/env.js';
 import { loadPrincipalGrants, loadProjectSchema } from '../store/load.js';
-import type { Delta } from '../store/change-feed.js';
+import type { WatchEvent } from '../store/change-feed.js';
 import { packForTransfer, unpack } from './thread-codec.js';
 import { log } from '../log.js';
 import { OP_APPLY, OP_CHECK, OP_CRASH, OP_RESET, type OpResult, type WorkerOp } from './check-protocol.js';
@@ -35,19 +35,23 @@ function withPrincipal(projectId: string, principal: string): ProjectIndex {
   return index;
 }
 
-function applyDeltas(projectId: string, deltas: readonly Delta[]): void {
+/** Replays a committed change's events onto the project's index (idempotent: a load may already hold them). */
+function applyEvents(projectId: string, events: readonly WatchEvent[]): void {
   const index = projects.get(projectId);
   if (index === undefined) return; // not loaded: the next load reads the committed state from LMDB
-  for (const d of deltas) {
-    switch (d[0]) {
-      case 'perm': index.putPermission(d[1], d[2]); break;
-      case 'delperm': index.deletePermission(d[1]); break;
-      case 'role': index.putRole(d[1], d[2]); break;
-      case 'delrole': index.deleteRole(d[1]); break;
+  for (const e of events) {
+    switch (e.type) {
+      case 'PERMISSION_CREATED':
+      case 'PERMISSION_UPDATED': index.putPermission(e.permission.id, e.permission.name); break;
+      case 'PERMISSION_DELETED': index.deletePermission(e.permission.id); break;
+      case 'ROLE_CREATED':
+      case 'ROLE_UPDATED': index.putRole(e.role.id, e.role.permissions.map((p) => p.id)); break;
+      case 'ROLE_DELETED': index.deleteRole(e.role.id); break;
       // a principal not loaded yet is skipped: its first check reads the committed grants from LMDB
-      case 'grant': if (index.hasPrincipal(d[1])) index.grant(d[1], d[2], d[3], d[4]); break;
-      case 'revoke': if (index.hasPrincipal(d[1])) index.revoke(d[1], d[2], d[3], d[4]); break;
-      case 'drop': projects.delete(projectId); break;
+      case 'GRANT': if (index.hasPrincipal(e.user_id)) index.grant(e.user_id, e.resource_uri, e.permissions, e.roles); break;
+      case 'REVOKE':
+      case 'GRANT_EXPIRED': if (index.hasPrincipal(e.user_id)) index.revoke(e.user_id, e.resource_uri, e.permissions, e.roles); break;
+      case 'PROJECT_DELETED': projects.delete(projectId); return;
     }
   }
 }
@@ -55,7 +59,7 @@ function applyDeltas(projectId: string, deltas: readonly Delta[]): void {
 function run(op: WorkerOp): OpResult {
   try {
     if (op[0] === OP_CHECK) return JSON.stringify(withPrincipal(op[1], op[2]).check(op[2], op[3], op[4]));
-    if (op[0] === OP_APPLY) applyDeltas(op[1], op[2]);
+    if (op[0] === OP_APPLY) applyEvents(op[1], op[2]);
     else if (op[0] === OP_RESET) projects.clear();
     else if (op[0] === OP_CRASH) process.exit(1); // in a worker thread this ends the thread only
     return 0;

@@ -2,7 +2,7 @@
 // lands on the same thread, and ops queued in one event-loop turn travel as one message.
 import { Piscina, move } from 'piscina';
 import { Errors, fromWire } from '../errors.js';
-import type { ProjectChange } from '../store/change-feed.js';
+import type { Change } from '../store/change-feed.js';
 import { packForTransfer, unpack } from './thread-codec.js';
 import { log } from '../log.js';
 import { OP_APPLY, OP_CHECK, OP_CRASH, OP_RESET, type OpResult, type WorkerOp } from './check-protocol.js';
@@ -63,9 +63,11 @@ export class CheckPool {
     throw r === 0 ? Errors.internal() : fromWire(r);
   }
 
-  /** Queues a committed change to the owning worker; every check enqueued after this sees it. */
-  applyChange(change: ProjectChange): void {
-    void this.enqueue(this.shardOf(change.projectId), [OP_APPLY, change.projectId, change.deltas]).catch(() => {
+  /** Queues a committed change's events to the owning worker (a change feed listener); every check enqueued after this sees it. */
+  applyChange(change: Change): void {
+    const projectId = change.project_id;
+    if (projectId === undefined || change.events.length === 0) return;
+    void this.enqueue(this.shardOf(projectId), [OP_APPLY, projectId, change.events]).catch(() => {
       // The worker died: its replacement loads the committed state from LMDB.
     });
   }

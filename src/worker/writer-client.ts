@@ -1,17 +1,18 @@
-// Main-thread side of the writer thread: sends commands (batched per event-loop turn) and resolves their results.
+// Main-thread side of the writer thread: stamps and sends commands (batched per event-loop turn), publishes each
+// group commit's changes to the change feed in commit order, then resolves the callers' results.
 import { Worker } from 'node:worker_threads';
 import { Errors, fromWire, PermioError } from '../errors.js';
 import { observeWriterBatch } from '../metrics.js';
 import { log } from '../log.js';
-import type { WriteCommand } from '../store/commands.js';
-import type { ProjectChange } from '../store/change-feed.js';
+import { stampCommand, type CommandBody } from '../store/commands.js';
+import type { ChangeFeed } from '../store/change-feed.js';
 import { packForTransfer, unpack } from './thread-codec.js';
-import type { WriterReply, WriterRequest } from './writer-thread.js';
+import type { WriterReady, WriterReply, WriterRequest } from './writer-thread.js';
 
-/** A committed, durable write: the command's value and the change to replay in the check workers. */
+/** A committed, durable write: the command's value and its revision (its change is on the feed). */
 export interface Committed {
   value: unknown;
-  change?: ProjectChange;
+  revision: number;
 }
 
 interface Pending {
@@ -29,37 +30,30 @@ export class WriterClient {
   private closing = false;
 
   /**
-   * @param onRestart called when the writer thread died and was restarted: a write it committed may not
-   *   have been answered, so caches and check workers must reload from LMDB.
+   * @param onRestart called with the writer's revision when its thread died and was restarted: a write it
+   *   committed may not have been answered nor dispatched, so caches and check workers must reload from LMDB.
    */
   private constructor(
     private readonly dataDir: string,
-    private readonly onRestart: () => void,
+    private readonly feed: ChangeFeed,
+    private readonly onRestart: (revision: number) => void,
   ) {}
 
-  static async start(dataDir: string, onRestart: () => void): Promise<WriterClient> {
-    const client = new WriterClient(dataDir, onRestart);
-    await client.spawn();
+  /** Starts the writer thread; the feed's `applied` starts at the store's revision. */
+  static async start(dataDir: string, feed: ChangeFeed, onRestart: (revision: number) => void): Promise<WriterClient> {
+    const client = new WriterClient(dataDir, feed, onRestart);
+    feed.advance(await client.spawn());
     return client;
   }
 
-  private spawn(): Promise<void> {
+  private spawn(): Promise<number> {
     const worker = new Worker(new URL('./writer-thread.js', import.meta.url), { workerData: { dataDir: this.dataDir } });
     this.worker = worker;
     return new Promise((resolve, reject) => {
-      worker.on('message', (msg: Uint8Array | 'ready' | 'closed') => {
-        if (msg === 'ready') return resolve();
+      worker.on('message', (msg: Uint8Array | WriterReady | 'closed') => {
         if (msg === 'closed') return;
-        const reply = unpack<WriterReply>(msg);
-        const first = this.pending.get(reply[0]?.[0] ?? -1);
-        if (first) observeWriterBatch(reply.length, (performance.now() - first.sentAt) / 1000);
-        for (const [id, result] of reply) {
-          const p = this.pending.get(id);
-          if (!p) continue;
-          this.pending.delete(id);
-          if (result.ok) p.resolve({ value: result.value, change: result.change });
-          else p.reject(fromWire(result));
-        }
+        if (!(msg instanceof Uint8Array)) return resolve(msg.revision);
+        this.receive(unpack<WriterReply>(msg));
       });
       worker.on('error', (err) => {
         log.error('writer thread error', { error: String(err?.stack ?? err) });
@@ -75,12 +69,26 @@ export class WriterClient {
     });
   }
 
-  /** Sends one command; resolves once it is committed and flushed to disk. */
-  write(cmd: WriteCommand): Promise<Committed> {
+  /** One group commit: its changes go to the feed first (commit order), then its callers are answered. */
+  private receive(reply: WriterReply): void {
+    const first = this.pending.get(reply.answers[0]?.[0] ?? -1);
+    if (first) observeWriterBatch(reply.answers.length, (performance.now() - first.sentAt) / 1000);
+    for (let i = 0; i < reply.changes.length; i++) this.feed.publish(reply.changes[i]!);
+    for (const [id, result] of reply.answers) {
+      const p = this.pending.get(id);
+      if (!p) continue;
+      this.pending.delete(id);
+      if (result.ok) p.resolve({ value: result.value, revision: result.revision });
+      else p.reject(fromWire(result));
+    }
+  }
+
+  /** Stamps `body` with the time and a nonce and sends it; resolves once it is committed and flushed to disk. */
+  write(body: CommandBody): Promise<Committed> {
     if (this.closing) return Promise.reject(Errors.unavailable('shutting down'));
     const id = this.nextId++;
     if (this.outbox.length === 0) setImmediate(() => this.flushOutbox());
-    this.outbox.push([id, cmd]);
+    this.outbox.push([id, stampCommand(body)]);
     return new Promise((resolve, reject) => this.pending.set(id, { sentAt: performance.now(), resolve, reject }));
   }
 

@@ -2,10 +2,16 @@
 // a zero budget are never cached.
 import { describe, expect, it } from 'vitest';
 import { CheckCache, MAX_CACHED_URI_CHARS } from '../../src/service/check-cache.js';
-import type { ProjectChange } from '../../src/store/change-feed.js';
+import type { Change } from '../../src/store/change-feed.js';
 
-const roleEdit = (projectId: string): ProjectChange => ({ projectId, deltas: [['role', 'role_1', ['perm_1']]] });
-const grantTo = (projectId: string, principal: string): ProjectChange => ({ projectId, deltas: [['grant', principal, '/x', ['perm_1'], []]] });
+const role = { id: 'role_1', organisation_id: 'org_1', name: 'r', description: '', permissions: [], project_name: 'p' };
+const roleEdit = (projectId: string): Change => ({ revision: 1, committed_at: '', project_id: projectId, events: [{ type: 'ROLE_UPDATED', role }] });
+const grantTo = (projectId: string, principal: string): Change => ({
+  revision: 1,
+  committed_at: '',
+  project_id: projectId,
+  events: [{ type: 'GRANT', user_id: principal, resource_uri: '/x', permissions: ['perm_1'], roles: [] }],
+});
 
 describe('CheckCache', () => {
   it('keys by the project version: an invalidated project reads nothing cached before', () => {
@@ -64,11 +70,19 @@ describe('CheckCache', () => {
     put('bob');
     cache.invalidate(grantTo('p', 'bob'));
     expect([read('alice'), read('bob')]).toEqual(['alice', undefined]);
-    cache.invalidate({ projectId: 'p', deltas: [['revoke', 'alice', '/a', ['perm_1'], []]] });
+    cache.invalidate({ ...grantTo('p', 'alice'), events: [{ type: 'REVOKE', user_id: 'alice', resource_uri: '/a', permissions: ['perm_1'], roles: [] }] });
     expect(read('alice')).toBeUndefined();
     put('alice');
     put('bob');
-    cache.invalidate({ projectId: 'p', deltas: [['delperm', 'perm_1']] });
+    const permission = { id: 'perm_1', organisation_id: 'org_1', name: 'read', description: '', project_name: 'p' };
+    cache.invalidate({ ...roleEdit('p'), events: [{ type: 'PERMISSION_DELETED', permission }] });
     expect([read('alice'), read('bob')]).toEqual([undefined, undefined]);
+  });
+
+  it('a change without events (granting what is held) keeps every answer', () => {
+    const cache = new CheckCache(1 << 20);
+    cache.set(cache.keyOf('p', 'alice', '/a', ['read'])!, 'A');
+    cache.invalidate({ ...grantTo('p', 'alice'), events: [] });
+    expect(cache.get(cache.keyOf('p', 'alice', '/a', ['read'])!)).toBe('A');
   });
 });

@@ -1,4 +1,4 @@
-// StoreWriter against a real temporary LMDB environment: ids, referential rules, cascades, change feed.
+// StoreWriter against a real temporary LMDB environment: ids, referential rules, cascades, change events.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore, type Store } from '../../src/store/env.js';
 import { StoreReader } from '../../src/store/read.js';
 import { StoreWriter, type WriteResult } from '../../src/store/writer.js';
-import type { WriteCommand } from '../../src/store/commands.js';
+import { stampCommand, type CommandBody } from '../../src/store/commands.js';
 
 let dir: string;
 let store: Store;
@@ -25,11 +25,11 @@ afterAll(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-function apply(cmd: WriteCommand): WriteResult {
-  return writer.applyBatch([cmd])[0]!;
+function apply(cmd: CommandBody): WriteResult {
+  return writer.applyBatch([stampCommand(cmd)])[0]!;
 }
 
-function value<T = any>(cmd: WriteCommand): T {
+function value<T = any>(cmd: CommandBody): T {
   const r = apply(cmd);
   if (!r.ok) throw new Error(`${cmd.op}: ${r.status} ${r.message}`);
   return r.value as T;
@@ -63,12 +63,15 @@ describe('StoreWriter', () => {
     expect(reader.roles(ref.project_id)).toEqual([]);
   });
 
-  it('resolves grant references by id or name and emits id deltas', () => {
+  it('resolves grant references by id or name and emits an event with ids', () => {
     const [a] = reader.permissions(ref.project_id);
     const r = apply({ op: 'grant', ...ref, user_id: 'alice', resource_uri: '/x', permissions: [a!.id, 'b'], roles: [] });
     expect(r.ok).toBe(true);
     const b = reader.permissions(ref.project_id)[1]!;
-    expect(r.ok && r.change).toEqual({ projectId: ref.project_id, deltas: [['grant', 'alice', '/x', [a!.id, b.id], []]] });
+    expect(r.ok && r.change).toMatchObject({
+      project_id: ref.project_id,
+      events: [{ type: 'GRANT', user_id: 'alice', resource_uri: '/x', permissions: [a!.id, b.id], roles: [] }],
+    });
     const unknown = apply({ op: 'grant', ...ref, user_id: 'alice', resource_uri: '/y', permissions: ['zzz'], roles: ['nope'] });
     expect(unknown).toMatchObject({ ok: false, status: 400 });
     expect(reader.grant(ref.project_id, 'alice', '/y')).toBeUndefined();
@@ -99,11 +102,13 @@ describe('StoreWriter', () => {
   });
 
   it('keeps one command failing from failing its batch', () => {
-    const results = writer.applyBatch([
-      { op: 'createProject', organisation_id: orgId, name: 'p2' },
-      { op: 'createProject', organisation_id: orgId, name: 'p2' },
-      { op: 'createProject', organisation_id: 'org_missing', name: 'p3' },
-    ]);
+    const results = writer.applyBatch(
+      [
+        { op: 'createProject' as const, organisation_id: orgId, name: 'p2' },
+        { op: 'createProject' as const, organisation_id: orgId, name: 'p2' },
+        { op: 'createProject' as const, organisation_id: 'org_missing', name: 'p3' },
+      ].map((c) => stampCommand(c)),
+    );
     expect(results.map((r) => (r.ok ? 200 : r.status))).toEqual([200, 409, 404]);
   });
   describe('call-log retention', () => {
