@@ -28,7 +28,8 @@ interface LoadVariant {
   pipelining?: number;
 }
 
-async function load(url: string, body: string, headers: Record<string, string>, o: LoadOptions, v: LoadVariant = {}) {
+/** One autocannon run of POSTs of `body`; throws on any non-2xx answer or socket error. */
+export async function load(url: string, body: string, headers: Record<string, string>, o: LoadOptions, v: LoadVariant = {}) {
   const r = await autocannon({
     url,
     method: 'POST',
@@ -43,7 +44,8 @@ async function load(url: string, body: string, headers: Record<string, string>, 
   return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99 };
 }
 
-function checkBody(ds: Dataset, uris: number, perms: number): string {
+/** A check of the dataset's principal on its first `uris` resources × first `perms` permissions. */
+export function checkBody(ds: Dataset, uris: number, perms: number): string {
   return JSON.stringify({
     project_name: ds.project,
     principal_id: ds.principal,

@@ -14,9 +14,9 @@ export interface Proc {
   stop(): Promise<void>;
 }
 
-/** Spawns `node [nodeArgs] <script>` and resolves once it logs its `listening` line. */
-export function startProcess(script: string, env: Record<string, string> = {}, nodeArgs: readonly string[] = []): Promise<Proc> {
-  const child = spawn(process.execPath, [...nodeArgs, path.join(DIST, script)], {
+/** Spawns `node [nodeArgs] <dist>/<script>` and resolves once it logs its `listening` line. */
+export function startProcess(script: string, env: Record<string, string> = {}, nodeArgs: readonly string[] = [], dist = DIST): Promise<Proc> {
+  const child = spawn(process.execPath, [...nodeArgs, path.join(dist, script)], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -50,6 +50,8 @@ export interface PermioOptions {
   env?: Record<string, string>;
   /** Node flags for the server, e.g. `--cpu-prof`. */
   nodeArgs?: readonly string[];
+  /** The build to run (a `dist` directory); by default this one. */
+  dist?: string;
 }
 
 /** Where `--server-cpu-prof` puts the server's profiles (one .cpuprofile per thread and server started). */
@@ -76,6 +78,7 @@ export async function startPermio(workers: number, opts: PermioOptions = {}): Pr
       ...opts.env,
     },
     opts.nodeArgs ?? serverNodeArgs(),
+    opts.dist,
   );
   const stop = proc.stop;
   return {

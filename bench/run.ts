@@ -1,9 +1,11 @@
 // `npm run bench`: the engine in-process, REST and gRPC under load, durable writes, cold start and scaling with workers,
 // each beside a baseline from the same run. `--only=engine|rest|grpc|writes|cold|scaling` runs one section;
+// `--only=ab --against=DIR [--rounds=N]` compares this build's REST check with another build's (DIR: its `dist`);
 // `--duration=S` sets seconds per load figure (default 10 for REST, 5 for the later sections);
 // `--server-cpu-prof` writes the server's CPU profiles to $TMPDIR/permio-bench-profiles (summarise them with
 // `node dist/bench/cpu-profile.js <files>`).
 import os from 'node:os';
+import { formatAbRows, runAbBench } from './ab.bench.js';
 import { formatEngineBench, runEngineBench } from './engine.bench.js';
 import { runHttpBench, type LoadRow } from './http.bench.js';
 import { formatGrpcRows, runGrpcBench } from './grpc.bench.js';
@@ -47,6 +49,14 @@ async function main(): Promise<void> {
   if (process.argv.includes('--server-cpu-prof')) console.log(`server CPU profiles: ${PROFILE_DIR}`);
   console.log(`load: ${load.connections} connections, pipelining ${load.pipelining}, ${load.durationSec} s per figure, ${load.workers} check workers\n`);
 
+  if (only === 'ab') {
+    const against = process.argv.find((a) => a.startsWith('--against='))?.slice(10);
+    if (!against) throw new Error('--only=ab needs --against=DIR (the dist folder of the other build)');
+    const rounds = arg('rounds', 3);
+    console.log(`## REST check A/B: this build vs ${against} (${rounds} alternating rounds of ${load.durationSec} s per build and scenario)\n`);
+    console.log(formatAbRows(await runAbBench({ ...load, against, rounds })));
+    console.log('');
+  }
   if (!only || only === 'engine') {
     console.log('## Engine, in-process, one thread\n');
     console.log(formatEngineBench(runEngineBench({ big: process.argv.includes('--big'), naiveBig: process.argv.includes('--naive-big'), seconds: arg('seconds', 1.5) })));

@@ -25,6 +25,8 @@ export interface Config {
   readonly checkCacheChars: number;
   /** PERMIO_FAULT_INJECTION=1 enables operator-only `POST /debug/crash/*` routes (tests of crash recovery). */
   readonly faultInjection: boolean;
+  /** Started by `npm start` (npm sets `npm_lifecycle_event`): the server stops if npm, its parent, dies. */
+  readonly underNpmStart: boolean;
 }
 
 const DEFAULTS = {
@@ -79,6 +81,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     defaultPlan: plan,
     logLevel: level,
     faultInjection: env.PERMIO_FAULT_INJECTION === '1',
+    underNpmStart: env.npm_lifecycle_event === 'start',
     checkCacheChars: Math.floor(readNumber(env, 'PERMIO_CHECK_CACHE_MB', DEFAULTS.checkCacheMb, 0, 65_536) * 1024 * 1024),
     callLog: Object.freeze({
       enabled: env.PERMIO_CALL_LOG !== '0',

@@ -29,7 +29,7 @@ export const GRPC_CODE_BY_STATUS: Readonly<Record<number, GrpcStatus>> = Object.
   503: GrpcStatus.UNAVAILABLE,
 });
 
-/** gRPC status code → HTTP status, for errors that arrive as gRPC codes. */
+/** HTTP status → the gRPC status code sent for it (SPEC §5); a status outside the table is INTERNAL. */
 export function grpcCodeFor(status: number): GrpcStatus {
   return GRPC_CODE_BY_STATUS[status] ?? GrpcStatus.INTERNAL;
 }
@@ -47,7 +47,10 @@ export function fromWire(e: WireError): PermioError {
   return new PermioError(e.status, e.message, e.details);
 }
 
-/** Any thrown value → a PermioError; unknown causes become a generic 500 (the cause is logged, never sent). */
+/**
+ * Any thrown value → a PermioError; anything else becomes a generic 500. It does not log: the transport that
+ * renders the error logs the cause of a 500 (it is never sent).
+ */
 export function toPermioError(err: unknown): PermioError {
   if (err instanceof PermioError) return err;
   return Errors.internal();

@@ -1,8 +1,9 @@
 // Wires config → store → writer → check pool → service → REST and gRPC; owns the shutdown order.
+import path from 'node:path';
 import { loadConfig } from './config.js';
 import { resolveAdminKey } from './admin-key.js';
 import { log, setLogLevel } from './log.js';
-import { openStore } from './store/env.js';
+import { DATA_FILE, openStore } from './store/env.js';
 import { StoreReader } from './store/read.js';
 import { ChangeFeed } from './store/change-feed.js';
 import { WriterClient } from './worker/writer-client.js';
@@ -29,7 +30,7 @@ async function main(): Promise<void> {
   const reader = new StoreReader(store);
   const pool = new CheckPool(config.workers, config.dataDir);
   const auth = new Authenticator(reader, admin.key);
-  registerGauges({ queueDepths: () => pool.queueDepths(), dataDir: config.dataDir });
+  registerGauges({ queueDepths: () => pool.queueDepths(), dataFile: path.join(config.dataDir, DATA_FILE) });
   const ctx = new ServiceContext(config, reader, writer, feed, pool, auth, (orgId) => {
     const org = reader.org(orgId);
     return org ? limitFor(org.plan, org.rate_limit_per_minute) : 0;
@@ -89,7 +90,7 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
-  watchLauncher(() => void shutdown('launcher exited'));
+  if (config.underNpmStart) watchLauncher(() => void shutdown('launcher exited'));
 }
 
 const LAUNCHER_POLL_MS = 500;
@@ -99,7 +100,6 @@ const LAUNCHER_POLL_MS = 500;
  * live on as an orphan holding the ports: notice the new parent and shut down as if signalled.
  */
 function watchLauncher(onExit: () => void): void {
-  if (process.env.npm_lifecycle_event !== 'start') return;
   const launcher = process.ppid;
   setInterval(() => {
     if (process.ppid !== launcher) onExit();

@@ -1,8 +1,6 @@
 // Prometheus metrics (prom-client): per-RPC request counts and latency, check volume, queues, writer batches, LMDB size.
 import fs from 'node:fs';
-import path from 'node:path';
 import client from 'prom-client';
-import { DATA_FILE } from './store/env.js';
 
 export type Transport = 'rest' | 'grpc';
 
@@ -87,8 +85,8 @@ export function observeWriterBatch(commands: number, seconds: number): void {
   writerCommit.observe(seconds);
 }
 
-/** Gauges read at scrape time: worker queue depths and the LMDB file size. */
-export function registerGauges(opts: { queueDepths: () => number[]; dataDir: string }): void {
+/** Gauges read at scrape time: worker queue depths and the size of the LMDB data file (`dataFile`, a path). */
+export function registerGauges(opts: { queueDepths: () => number[]; dataFile: string }): void {
   new client.Gauge({
     name: 'permio_worker_queue_depth',
     help: 'Ops waiting for each check worker',
@@ -104,7 +102,7 @@ export function registerGauges(opts: { queueDepths: () => number[]; dataDir: str
     registers: [registry],
     collect() {
       try {
-        this.set(fs.statSync(path.join(opts.dataDir, DATA_FILE)).size);
+        this.set(fs.statSync(opts.dataFile).size);
       } catch {
         this.set(0);
       }

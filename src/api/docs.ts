@@ -1,7 +1,7 @@
 // Unauthenticated documentation pages: GET /openapi.json and GET /docs (redoc from the installed package, no network).
 import fs from 'node:fs';
 import { buildOpenApi, docsHtml, DOCS_PATH, DOCS_SCRIPT_PATH, OPENAPI_PATH } from './openapi.js';
-import type { StaticPages } from './rest/app.js';
+import type { StaticPages } from './rest/local-routes.js';
 
 /** The pages, each built on first request and then served from memory. */
 export function docsPages(): StaticPages {

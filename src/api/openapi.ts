@@ -1,7 +1,8 @@
-// The OpenAPI 3 document of the REST API, generated from the protos' google.api.http rules and comments, and its Redoc page.
+// The OpenAPI 3 document of the REST API, generated from the operation table (checked against the protos'
+// google.api.http rules) and the protos' messages and comments, and its Redoc page.
 import { createRequire } from 'node:module';
 import type protobuf from 'protobufjs';
-import { loadCommentedRoot, PROTO_PACKAGE, protoRoutes } from './grpc/proto.js';
+import { loadCommentedRoot, PROTO_PACKAGE } from './grpc/proto.js';
 import {
   componentName,
   descriptionOf,
@@ -12,7 +13,7 @@ import {
   reachableMessages,
   type Schema,
 } from './openapi-schema.js';
-import type { RouteSpec } from './routes.js';
+import { OPERATIONS, type Operation, type RestFraming } from './operations.js';
 
 /** Where the REST app serves the document. */
 export const OPENAPI_PATH = '/openapi.json';
@@ -28,13 +29,13 @@ const ERRORS: Readonly<Record<number, string>> = {
   403: "The key acts outside its scope (another organisation, another project, or an operator-only call).",
   404: 'An object named by the request does not exist.',
   409: 'The name is already taken.',
-  413: 'The body is too large: 16 MiB for `/v1/check`, 1 MiB elsewhere.',
+  413: 'The body is larger than the operation allows.',
   429: "The key's rate limit is exhausted; retry after `Retry-After` seconds.",
   500: 'Internal error (the cause is logged, never sent).',
 };
 
 /** Whether `route` can answer `status`: 409 only where something is named (creations, updates), 413 only with a body. */
-function answers(route: RouteSpec, status: number): boolean {
+function answers(route: Operation, status: number): boolean {
   if (status === 409) return route.method === 'POST' || route.method === 'PATCH';
   if (status === 413) return route.body === '*';
   return true;
@@ -73,8 +74,25 @@ function errorResponse(status: number): Schema {
 
 const pathParams = (path: string) => new Set([...path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]!));
 
+/** The media type of a streamed side (a client stream's request, a server stream's response); single messages are JSON. */
+const MEDIA_TYPES: Readonly<Record<RestFraming, string>> = {
+  json: 'application/json',
+  ndjson: 'application/x-ndjson',
+  websocket: 'application/json', // each WebSocket message is one JSON text
+};
+
+/** What a streaming operation's description adds: how REST carries its stream. */
+const STREAM_NOTES: Readonly<Record<RestFraming, string>> = {
+  json: '',
+  ndjson: ' The stream travels as NDJSON: one message per line.',
+  websocket: ' Served as a WebSocket at this path: the first text message is the request, each server message one response.',
+};
+
+const MiB = 1024 * 1024;
+const sizeOf = (bytes: number) => (bytes % MiB === 0 ? `${bytes / MiB} MiB` : `${bytes} bytes`);
+
 /** One operation: path parameters, then query parameters (no body) or a JSON body (`body: "*"`). */
-function operation(route: RouteSpec, method: protobuf.Method): Schema {
+function operation(route: Operation, method: protobuf.Method): Schema {
   const request = method.resolvedRequestType!;
   const response = method.resolvedResponseType!;
   const inPath = pathParams(route.path);
@@ -90,22 +108,31 @@ function operation(route: RouteSpec, method: protobuf.Method): Schema {
   const errors = Object.keys(ERRORS)
     .map(Number)
     .filter((s) => answers(route, s));
+  const requestType = route.kind === 'client-streaming' ? MEDIA_TYPES[route.rest] : MEDIA_TYPES.json;
+  const responseType = route.kind === 'server-streaming' ? MEDIA_TYPES[route.rest] : MEDIA_TYPES.json;
+  const { description } = descriptionOf(method.comment);
+  const note = route.kind === 'unary' ? '' : STREAM_NOTES[route.rest];
   return {
     operationId: route.rpc,
     tags: [route.service],
     summary: route.rpc,
-    ...descriptionOf(method.comment),
+    ...(description !== undefined || note !== '' ? { description: `${description ?? ''}${note}`.trim() } : {}),
     ...(parameters.length > 0 ? { parameters } : {}),
     ...(route.body === '*'
-      ? { requestBody: { required: true, content: { 'application/json': { schema: messageSchema(request, { omit: inPath }) } } } }
+      ? { requestBody: { required: true, content: { [requestType]: { schema: messageSchema(request, { omit: inPath }) } } } }
       : {}),
     responses: {
       200: {
         description: 'OK',
         headers: RATE_HEADERS,
-        content: { 'application/json': { schema: messageRef(response) } },
+        content: { [responseType]: { schema: messageRef(response) } },
       },
-      ...Object.fromEntries(errors.map((s) => [s, { $ref: `#/components/responses/E${s}` }])),
+      ...Object.fromEntries(
+        errors.map((s) => [
+          s,
+          s === 413 ? { ...errorResponse(413), description: `The body is larger than ${sizeOf(route.bodyLimit)}.` } : { $ref: `#/components/responses/E${s}` },
+        ]),
+      ),
     },
   };
 }
@@ -113,7 +140,7 @@ function operation(route: RouteSpec, method: protobuf.Method): Schema {
 let document: Schema | undefined;
 
 /**
- * The OpenAPI 3.0 document of every REST route: paths from the `google.api.http` annotations, parameters from
+ * The OpenAPI 3.0 document of every REST route: paths from the operation table, parameters from
  * path templates and (for GET/DELETE) the other request fields, bodies and responses from the messages,
  * descriptions from the proto comments, bearer-key security and the shared error shape. Built once; the same
  * object is returned on every call (do not mutate it).
@@ -121,10 +148,10 @@ let document: Schema | undefined;
 export function buildOpenApi(): Schema {
   if (document !== undefined) return document;
   const root = loadCommentedRoot();
-  const services = new Map(protoRoutes().map((r) => [r.service, root.lookupService(`${PROTO_PACKAGE}.${r.service}`)]));
+  const services = new Map(OPERATIONS.map((r) => [r.service, root.lookupService(`${PROTO_PACKAGE}.${r.service}`)]));
   const paths: Record<string, Record<string, Schema>> = {};
   const messages = new Map<string, protobuf.Type>();
-  for (const route of protoRoutes()) {
+  for (const route of OPERATIONS) {
     const method = services.get(route.service)!.methods[route.rpc]!;
     (paths[route.path] ??= {})[route.method.toLowerCase()] = operation(route, method);
     reachableMessages(method.resolvedResponseType!, messages);

@@ -2,7 +2,7 @@
 import { EDGE_BLOOM, EDGE_CHILD, GRANT_EFFECTIVE, principalBit, ROOT, type GrantTrie } from './grant-trie.js';
 import { HASH_SEED, hashStep } from './intern.js';
 import type { PermissionTable } from './permissions.js';
-import { uriEnd } from './uri.js';
+import { uriEnd } from '../resource-uri.js';
 
 /** One resource with something missing, echoed as sent. */
 export interface MissingEntry {

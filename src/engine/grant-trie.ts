@@ -2,7 +2,7 @@
 import { GrantRoles } from './grant-roles.js';
 import { InternTable, StringIds } from './intern.js';
 import { PairTable } from './pair-table.js';
-import { uriEnd } from './uri.js';
+import { uriEnd } from '../resource-uri.js';
 
 /** Node of the project root `/`. */
 export const ROOT = 0;

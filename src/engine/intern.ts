@@ -82,11 +82,6 @@ export class InternTable {
   private mask = INITIAL_SLOTS - 1;
   private chars = 0;
 
-  /** Number of interned strings. */
-  get size(): number {
-    return this.strings.length;
-  }
-
   /** Id of `str[start, end)`, or -1. */
   find(str: string, start: number, end: number): number {
     return this.findHashed(str, start, end, hashRange(str, start, end));
@@ -122,11 +117,6 @@ export class InternTable {
     this.chars += end - start;
     this.place(id, fh);
     return id;
-  }
-
-  /** The string interned as `id`. */
-  stringOf(id: number): string {
-    return this.strings[id]!;
   }
 
   /** Approximate bytes held: the slot arrays plus the strings themselves. */

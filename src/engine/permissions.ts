@@ -30,11 +30,6 @@ export class PermissionTable {
     return this.bitByName.get(name) ?? -1;
   }
 
-  /** Current name of the permission at `bit`. */
-  nameOf(bit: number): string {
-    return this.names[bit]!;
-  }
-
   /** Creates or renames permission `id`; returns its bit. */
   put(id: string, name: string): number {
     let bit = this.bitById.get(id);

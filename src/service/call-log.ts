@@ -14,8 +14,10 @@ export interface CallRecord {
   input: Record<string, unknown>;
   status: number;
   latencyMs: number;
-  /** The response body: JSON text (REST) or an object (gRPC). */
+  /** The response body: JSON text (REST, gRPC errors and pre-encoded answers) or an object (other gRPC answers). */
   response: unknown;
+  /** Successful calls of this RPC are recorded at the configured sample rate only (high-volume reads: Check). */
+  sampled: boolean;
 }
 
 const FLUSH_INTERVAL_MS = 1000;
@@ -62,10 +64,10 @@ export class CallLog {
     this.timer = setInterval(() => void this.flush(), FLUSH_INTERVAL_MS).unref();
   }
 
-  /** Records one answered call; successful checks only at the configured sample rate. */
+  /** Records one answered call; successful calls of sampled RPCs only at the configured sample rate. */
   record(call: CallRecord): void {
     if (!this.config.enabled) return;
-    if (call.rpc === 'Check' && call.status === 200 && Math.random() >= this.config.checkSampleRate) return;
+    if (call.sampled && call.status === 200 && Math.random() >= this.config.checkSampleRate) return;
     const orgId = call.caller.organisationId ?? organisationOf(call);
     if (orgId === undefined) return; // an operator call on no organisation (e.g. listing them all)
     if (this.buffer.length >= MAX_BUFFERED) {

@@ -7,12 +7,14 @@ import type { Input } from './validate.js';
 import * as orgs from './organisation-ops.js';
 import * as perms from './permission-ops.js';
 import * as grants from './grant-ops.js';
+import { check } from './check.js';
 import { listApiLogs } from './log-ops.js';
 import type { CallLog, CallRecord } from './call-log.js';
 
+/** Resolves to the response body (JSON text for pre-encoded operations, e.g. Check) or an `Answer` with headers. */
 type Operation = (ctx: ServiceContext, caller: Caller, input: Input) => Promise<unknown>;
 
-/** RPC name → operation (names as in SPEC §6 and the protos). */
+/** RPC name → operation (names as in SPEC §6 and the protos; how each is served is in `api/operations.ts`). */
 const OPERATIONS: Readonly<Record<string, Operation>> = {
   CreatePermission: perms.createPermission,
   GetPermission: perms.getPermission,
@@ -27,7 +29,7 @@ const OPERATIONS: Readonly<Record<string, Operation>> = {
   Grant: grants.grant,
   Revoke: grants.revoke,
   ListGrants: grants.listGrants,
-  Check: grants.check,
+  Check: check,
   CreateOrganisation: orgs.createOrganisation,
   GetOrganisation: orgs.getOrganisation,
   ListOrganisations: orgs.listOrganisations,
@@ -68,15 +70,10 @@ export class PermioService {
     return this.limiter.admit(caller);
   }
 
-  /** Runs one RPC; resolves to the response body (the REST JSON), rejects with PermioError. */
+  /** Runs one RPC; resolves to the response body (see {@link Operation}), rejects with PermioError. */
   invoke(rpc: string, caller: Caller, input: Input): Promise<unknown> {
     const op = OPERATIONS[rpc];
     if (op === undefined) return Promise.reject(Errors.routeNotFound(rpc));
     return op(this.ctx, caller, input);
-  }
-
-  /** The check hot path for REST: the response body as JSON text, never re-parsed on this thread. */
-  checkJson(caller: Caller, input: Input): Promise<string> {
-    return grants.checkJson(this.ctx, caller, input);
   }
 }

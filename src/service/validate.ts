@@ -1,5 +1,6 @@
 // Input validation shared by every operation: one function per field kind, each throwing a 400 that names the field.
 import { Errors } from '../errors.js';
+import { validateResourceUri } from '../resource-uri.js';
 
 export type Input = Record<string, unknown>;
 
@@ -78,6 +79,13 @@ export function checkPrincipal(field: string, value: string): string {
     throw Errors.invalidField(field, `must be 1–${MAX_PRINCIPAL_BYTES} bytes without control characters`);
   }
   return value;
+}
+
+/** A resource URI as sent (SPEC §4: a trailing '/' is kept; normalise it where it is stored). */
+export function checkResourceUri(field: string, uri: string): string {
+  const why = validateResourceUri(uri);
+  if (why !== null) throw Errors.invalidField(field, `invalid resource URI '${uri}': ${why}`);
+  return uri;
 }
 
 export function checkEmail(field: string, value: string): string {

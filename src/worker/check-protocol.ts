@@ -2,6 +2,18 @@
 import type { WatchEvent } from '../store/change-feed.js';
 import type { WireError } from '../errors.js';
 
+/**
+ * Separator of the URIs of one check op: the engine walks the joined string in place (`engine/check.ts`), and
+ * validated URIs never contain control characters.
+ */
+export { URI_SEPARATOR } from '../engine/check.js';
+
+/** What every check worker is started with (piscina `workerData`). */
+export interface CheckWorkerData {
+  /** The LMDB environment, opened read-only on first use. */
+  readonly dataDir: string;
+}
+
 export const OP_CHECK = 0;
 export const OP_APPLY = 1;
 /** Fault injection (PERMIO_FAULT_INJECTION=1 only): the worker thread exits. */
@@ -10,8 +22,8 @@ export const OP_CRASH = 2;
 export const OP_RESET = 3;
 
 /**
- * URIs travel as one string joined by the engine's URI_SEPARATOR (validated URIs never contain control characters):
- * msgpackr packs one string far faster than an array of them (REST 100×2 checks: pack was 23 % of the main thread).
+ * URIs travel as one string joined by {@link URI_SEPARATOR}: msgpackr packs one string far faster than an array of
+ * them (REST 100×2 checks: pack was 23 % of the main thread).
  */
 export type CheckOp = readonly [typeof OP_CHECK, projectId: string, principal: string, joinedUris: string, permissions: string[]];
 

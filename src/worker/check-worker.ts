@@ -1,14 +1,14 @@
 // Check worker entry (piscina): holds the grant indexes of the projects routed to it and answers batches of ops.
-import { move } from 'piscina';
+import { move, workerData } from 'piscina';
 import { ProjectIndex } from '../engine/project-index.js';
 import { openStore, type Store } from '../store/env.js';
 import { loadPrincipalGrants, loadProjectSchema } from '../store/load.js';
 import type { WatchEvent } from '../store/change-feed.js';
 import { packForTransfer, unpack } from './thread-codec.js';
 import { log } from '../log.js';
-import { OP_APPLY, OP_CHECK, OP_CRASH, OP_RESET, type OpResult, type WorkerOp } from './check-protocol.js';
+import { OP_APPLY, OP_CHECK, OP_CRASH, OP_RESET, type CheckWorkerData, type OpResult, type WorkerOp } from './check-protocol.js';
 
-const dataDir = process.env.PERMIO_WORKER_DATA_DIR!;
+const { dataDir } = workerData as CheckWorkerData;
 const projects = new Map<string, ProjectIndex>();
 let store: Store | undefined;
 

@@ -5,7 +5,7 @@ import { Errors, fromWire } from '../errors.js';
 import type { Change } from '../store/change-feed.js';
 import { packForTransfer, unpack } from './thread-codec.js';
 import { log } from '../log.js';
-import { OP_APPLY, OP_CHECK, OP_CRASH, OP_RESET, type OpResult, type WorkerOp } from './check-protocol.js';
+import { OP_APPLY, OP_CHECK, OP_CRASH, OP_RESET, type CheckWorkerData, type OpResult, type WorkerOp } from './check-protocol.js';
 
 interface Shard {
   readonly piscina: Piscina;
@@ -28,17 +28,13 @@ export class CheckPool {
         maxThreads: 1,
         concurrentTasksPerWorker: 1, // strict FIFO per shard: an applied change is seen by every later check
         idleTimeout: Number.POSITIVE_INFINITY,
-        env: { ...process.env, PERMIO_WORKER_DATA_DIR: dataDir },
+        workerData: { dataDir } satisfies CheckWorkerData,
       }),
       ops: [],
       waiters: [],
       busy: false,
       scheduled: false,
     }));
-  }
-
-  get size(): number {
-    return this.shards.length;
   }
 
   /** Ops queued per worker (not yet sent, plus sent batches piscina has not started). */

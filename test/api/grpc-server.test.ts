@@ -7,10 +7,12 @@ import { service as healthService } from 'grpc-health-check';
 import descriptor from 'protobufjs/ext/descriptor/index.js';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { Errors, GRPC_CODE_BY_STATUS, PermioError } from '../../src/errors.js';
+import { Answer } from '../../src/service/answer.js';
 import type { Caller } from '../../src/service/caller.js';
-import { startGrpcServer, type GrpcServer, type ServiceLike } from '../../src/api/grpc/server.js';
+import { startGrpcServer, type GrpcServer } from '../../src/api/grpc/server.js';
+import type { ServiceLike } from '../../src/api/service-port.js';
 import { protoRoutes } from '../../src/api/grpc/proto.js';
-import { MAX_REQUEST_BYTES } from '../../src/api/grpc/request.js';
+import { MAX_BODY_BYTES as MAX_REQUEST_BYTES } from '../../src/api/operations.js';
 import { MAX_STATUS_MESSAGE_CHARS } from '../../src/api/grpc/status.js';
 import { grpcClient, type GrpcClient } from '../helpers/grpc-client.js';
 
@@ -108,6 +110,13 @@ describe('dispatch', () => {
     expect(res.body).toEqual({ passed: false, missing_permissions: [{ resource_uri: '/d/2', missing_permissions: ['doc.write'] }] });
     fake.answer = async () => ({ passed: true, missing_permissions: [] });
     expect((await client.call('Check', {})).body).toEqual({ passed: true, missing_permissions: [] });
+  });
+
+  test("an Answer's headers travel as trailing metadata beside its body", async () => {
+    fake.answer = async () => new Answer({ roles: [], next_page_token: '', total_items: 0 }, { 'permio-revision': '1a_deadbeef' });
+    const res = await client.call('ListRoles');
+    expect(res.body).toEqual({ roles: [], next_page_token: '', total_items: 0 });
+    expect(res.trailers.get('permio-revision')).toEqual(['1a_deadbeef']);
   });
 
   test('an API key listed without its secret has no `key`; a created one has it', async () => {

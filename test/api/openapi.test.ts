@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { buildOpenApi, docsHtml, DOCS_SCRIPT_PATH, OPENAPI_PATH } from '../../src/api/openapi.js';
-import { ROUTES } from '../../src/api/routes.js';
+import { ROUTES } from '../../src/api/operations.js';
 
 const doc = buildOpenApi() as any;
 

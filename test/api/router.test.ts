@@ -1,7 +1,7 @@
 // The REST router: static and templated paths, `{token}:accept` suffixes, 404 vs 405, decoded parameters.
 import { describe, expect, it } from 'vitest';
 import { Router } from '../../src/api/rest/router.js';
-import { ROUTES } from '../../src/api/routes.js';
+import { ROUTES } from '../../src/api/operations.js';
 import { PermioError } from '../../src/errors.js';
 
 const router = new Router(ROUTES);

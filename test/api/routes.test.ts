@@ -1,6 +1,6 @@
 // The REST table (src/api/routes.ts) and the protos' google.api.http annotations must describe the same routes.
 import { describe, expect, test } from 'vitest';
-import { ROUTES, type RouteSpec } from '../../src/api/routes.js';
+import { ROUTES, type RouteSpec } from '../../src/api/operations.js';
 import { protoRoutes, serviceDefinition } from '../../src/api/grpc/proto.js';
 
 const key = (r: RouteSpec) => `${r.service}.${r.rpc}`;

@@ -1,7 +1,7 @@
 // Bad input on every route of the REST table: bad JSON, non-object bodies, wrong types, missing fields,
 // oversized bodies, unknown routes and wrong methods — always the exact error shape, never a crash (SPEC §5).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROUTES } from '../../src/api/routes.js';
+import { ROUTES } from '../../src/api/operations.js';
 import { startServer, type RunningServer } from '../helpers/server.js';
 import { client, type Client } from '../helpers/http.js';
 import { asHttpResult, rawRequest } from '../helpers/raw-http.js';

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PROTO_DIR, PROTO_FILES, PROTO_PACKAGE, SERVICE_NAMES, serviceDefinition } from '../../src/api/grpc/proto.js';
 import { ERROR_METADATA_KEY } from '../../src/api/grpc/status.js';
-import { ROUTES, type RouteSpec } from '../../src/api/routes.js';
+import { ROUTES, type RouteSpec } from '../../src/api/operations.js';
 import { GRPC_CODE_BY_STATUS } from '../../src/errors.js';
 import { sendBytes, type ByteResult } from '../helpers/raw-bytes.js';
 import { startServer, type RunningServer } from '../helpers/server.js';

@@ -1,6 +1,6 @@
 // REST ↔ gRPC parity on one real server: what one transport writes the other reads identically; same answers, same errors.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROUTES } from '../../src/api/routes.js';
+import { ROUTES } from '../../src/api/operations.js';
 import { GRPC_CODE_BY_STATUS } from '../../src/errors.js';
 import { startServer, type RunningServer } from '../helpers/server.js';
 import { client, type Client, type HttpResult } from '../helpers/http.js';

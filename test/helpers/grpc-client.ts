@@ -24,6 +24,8 @@ export interface GrpcResult<T = any> {
   body: T;
   /** Initial metadata on success, trailing metadata on error. */
   metadata: grpc.Metadata;
+  /** Trailing metadata (on success too). */
+  trailers: grpc.Metadata;
 }
 
 export interface CallOptions {
@@ -56,12 +58,16 @@ export function grpcClient(address: string, key?: string) {
     const callOptions = opts.deadlineMs === undefined ? {} : { deadline: Date.now() + opts.deadlineMs };
     return new Promise((resolve) => {
       let initial = new grpc.Metadata();
+      let result: Omit<GrpcResult<T>, 'trailers'>;
       const c = client[rpc](request, metadata, callOptions, (err: grpc.ServiceError | null, response: T) => {
-        if (err === null) return resolve({ code: grpc.status.OK, message: '', body: response, metadata: initial });
-        const raw = err.metadata?.get(ERROR_METADATA_KEY)[0];
-        resolve({ code: err.code, message: err.details, body: raw === undefined ? null : JSON.parse(String(raw)), metadata: err.metadata });
+        if (err === null) result = { code: grpc.status.OK, message: '', body: response, metadata: initial };
+        else {
+          const raw = err.metadata?.get(ERROR_METADATA_KEY)[0];
+          result = { code: err.code, message: err.details, body: raw === undefined ? null : JSON.parse(String(raw)), metadata: err.metadata };
+        }
       });
       c.on('metadata', (m: grpc.Metadata) => (initial = m));
+      c.on('status', (s: grpc.StatusObject) => resolve({ ...result, trailers: s.metadata })); // emitted after the callback
     });
   }
 

@@ -1,16 +1,66 @@
-// One generic unary handler per RPC: authenticate from metadata, rate-limit, decode, call the service, answer once (unless cancelled).
-import { Metadata, type sendUnaryData, type ServerUnaryCall, type UntypedServiceImplementation } from '@grpc/grpc-js';
-import type { ServiceDefinition } from '@grpc/proto-loader';
+// The grpc-js implementation of every RPC, built from its operation-table row by the handler of its kind: authenticate
+// from metadata, rate-limit, decode, call the service, answer once (unless cancelled), record.
+import { Metadata, type sendUnaryData, type ServerUnaryCall, type UntypedHandleCall, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import type { MethodDefinition, ServiceDefinition } from '@grpc/proto-loader';
 import { Errors, PermioError, toPermioError } from '../../errors.js';
 import { observeRequest } from '../../metrics.js';
+import { Answer } from '../../service/answer.js';
 import type { Caller } from '../../service/caller.js';
-import type { ServiceLike } from './server.js';
-import { toServiceError } from './status.js';
+import { OPERATION_BY_RPC, type Operation, type OperationKind } from '../operations.js';
+import { errorBody } from '../rest/reply.js';
+import type { ServiceLike } from '../service-port.js';
 import { EncodedAnswers, passEncoded } from './check-answer.js';
-import { boundedDeserializer, OVERSIZED, requestLimit, toServiceInput, virtualFields, UNDECODABLE } from './request.js';
+import { boundedDeserializer, OVERSIZED, toServiceInput, virtualFields, UNDECODABLE } from './request.js';
+import { toServiceError } from './status.js';
 
 /** Called with the cause of every INTERNAL answer (the client only sees "Internal error"). */
 export type InternalErrorLog = (rpc: string, cause: unknown) => void;
+
+type AnyMethod = MethodDefinition<object, object>;
+
+/** Makes the grpc-js handler of one RPC of a kind. */
+type HandlerFactory = (operation: Operation, method: AnyMethod, service: ServiceLike, logInternal: InternalErrorLog) => UntypedHandleCall;
+
+/** The handler of each kind of RPC; a row of a kind without one fails at startup. */
+const HANDLERS: { readonly [K in OperationKind]?: HandlerFactory } = { unary: unaryHandler };
+
+/** `rpc`'s operation-table row, whose kind must be what the proto says (stream flags). */
+function operationOf(rpc: string, method: AnyMethod): Operation {
+  const operation = OPERATION_BY_RPC.get(rpc);
+  if (operation === undefined) throw new Error(`gRPC: ${method.path} is not in the operation table`);
+  const kind = method.requestStream ? (method.responseStream ? 'bidi-streaming' : 'client-streaming') : method.responseStream ? 'server-streaming' : 'unary';
+  if (kind !== operation.kind) throw new Error(`gRPC: ${rpc} is ${kind} in the protos but ${operation.kind} in the operation table`);
+  return operation;
+}
+
+/**
+ * The service definition with each request deserializer bounded by its operation's size limit, and the response
+ * serializer of pre-encoded operations letting through answers the handler already encoded ({@link EncodedAnswers}).
+ */
+export function boundedDefinition(definition: ServiceDefinition): ServiceDefinition {
+  const bounded: ServiceDefinition = {};
+  for (const [rpc, method] of Object.entries(definition)) {
+    const operation = operationOf(rpc, method);
+    bounded[rpc] = {
+      ...method,
+      requestDeserialize: boundedDeserializer(method.requestDeserialize, operation.bodyLimit),
+      ...(operation.preEncoded ? { responseSerialize: passEncoded(method.responseSerialize) } : {}),
+    };
+  }
+  return bounded;
+}
+
+/** The grpc-js implementation of every RPC of `definition`, each forwarding to the service. */
+export function createHandlers(definition: ServiceDefinition, service: ServiceLike, logInternal: InternalErrorLog): UntypedServiceImplementation {
+  const handlers: UntypedServiceImplementation = {};
+  for (const [rpc, method] of Object.entries(definition)) {
+    const operation = operationOf(rpc, method);
+    const make = HANDLERS[operation.kind];
+    if (make === undefined) throw new Error(`gRPC: no handler for ${operation.kind} RPCs (${rpc})`);
+    handlers[rpc] = make(operation, method, service, logInternal);
+  }
+  return handlers;
+}
 
 /** The `authorization` metadata value; several values count as malformed (undefined → 401), like a repeated header. */
 function authorization(metadata: Metadata): string | undefined {
@@ -18,81 +68,58 @@ function authorization(metadata: Metadata): string | undefined {
   return values.length === 1 && typeof values[0] === 'string' ? values[0] : undefined;
 }
 
-/** Rate-limit headers → initial metadata (SPEC §5: "also as gRPC metadata"). */
+/** Headers → metadata: rate-limit headers (SPEC §5: "also as gRPC metadata"), an answer's own (`permio-revision`). */
 function toMetadata(headers: Readonly<Record<string, string>>): Metadata {
   const metadata = new Metadata();
   for (const [key, value] of Object.entries(headers)) metadata.set(key, value);
   return metadata;
 }
 
-/**
- * The service definition with each request deserializer bounded by its RPC's size limit, and Check's response
- * serializer letting through answers the handler already encoded ({@link EncodedAnswers}).
- */
-export function boundedDefinition(definition: ServiceDefinition): ServiceDefinition {
-  const bounded: ServiceDefinition = {};
-  for (const [rpc, method] of Object.entries(definition)) {
-    bounded[rpc] = {
-      ...method,
-      requestDeserialize: boundedDeserializer(method.requestDeserialize, requestLimit(rpc)),
-      ...(rpc === 'Check' ? { responseSerialize: passEncoded(method.responseSerialize) } : {}),
+function unaryHandler(operation: Operation, method: AnyMethod, service: ServiceLike, logInternal: InternalErrorLog): UntypedHandleCall {
+  const { rpc, preEncoded } = operation;
+  const virtual = virtualFields(method);
+  const route = method.path; // e.g. /permio.v1.PermissionsService/Check
+  // A pre-encoded answer (JSON text) is encoded to protobuf once per distinct text
+  const answers = preEncoded ? new EncodedAnswers(method.responseSerialize) : undefined;
+
+  return (call: ServerUnaryCall<object, unknown>, callback: sendUnaryData<unknown>) => {
+    const startedAt = performance.now();
+    let caller: Caller | undefined;
+    let input: Record<string, unknown> = {};
+    const record = (status: number, response: unknown) => {
+      observeRequest('grpc', rpc, status, startedAt);
+      if (caller === undefined) return;
+      const latencyMs = performance.now() - startedAt;
+      service.recordCall?.({ transport: 'grpc', rpc, route, caller, input, status, latencyMs, response, sampled: operation.sampled });
     };
-  }
-  return bounded;
-}
-
-/** The grpc-js implementation of every RPC of `definition`, each forwarding to `service.invoke(rpc, …)`. */
-export function createHandlers(
-  definition: ServiceDefinition,
-  service: ServiceLike,
-  logInternal: InternalErrorLog,
-): UntypedServiceImplementation {
-  const handlers: UntypedServiceImplementation = {};
-  for (const [rpc, method] of Object.entries(definition)) {
-    const virtual = virtualFields(method);
-
-    const route = method.path; // e.g. /permio.v1.PermissionsService/Check
-    // Check takes the REST hot path (the answer as JSON text) and answers with its encoding, memoized per text
-    const answers = rpc === 'Check' && service.checkJson !== undefined ? new EncodedAnswers(method.responseSerialize) : undefined;
-
-    handlers[rpc] = (call: ServerUnaryCall<object, unknown>, callback: sendUnaryData<unknown>) => {
-      const startedAt = performance.now();
-      let caller: Caller | undefined;
-      let input: Record<string, unknown> = {};
-      let logged: unknown; // what the call log records as the response, when not the response itself
-      // The same order as REST (SPEC §5): authentication, rate limit, then the request itself.
-      const run = async (): Promise<unknown> => {
-        caller = service.authenticate(authorization(call.metadata));
-        const rateHeaders = service.admit(caller);
-        if (rateHeaders !== undefined) call.sendMetadata(toMetadata(rateHeaders));
-        if (call.request === OVERSIZED) throw Errors.payloadTooLarge(requestLimit(rpc));
-        if (call.request === UNDECODABLE) throw Errors.badRequest('Invalid request: the message does not decode as ' + rpc + 'Request');
-        input = toServiceInput(rpc, call.request, virtual);
-        if (answers === undefined) return service.invoke(rpc, caller, input);
-        const json = await service.checkJson!(caller, input);
-        logged = json; // the call log records the answer's JSON text, as for REST
-        return answers.of(json);
-      };
-      const record = (status: number, response: unknown) => {
-        observeRequest('grpc', rpc, status, startedAt);
-        if (caller !== undefined) {
-          const latencyMs = performance.now() - startedAt;
-          service.recordCall?.({ transport: 'grpc', rpc, route, caller, input, status, latencyMs, response });
+    // The same order as REST (SPEC §5): authentication, rate limit, then the request itself.
+    const run = async (): Promise<unknown> => {
+      caller = service.authenticate(authorization(call.metadata));
+      const rateHeaders = service.admit(caller);
+      if (rateHeaders !== undefined) call.sendMetadata(toMetadata(rateHeaders));
+      if (call.request === OVERSIZED) throw Errors.payloadTooLarge(operation.bodyLimit);
+      if (call.request === UNDECODABLE) throw Errors.badRequest('Invalid request: the message does not decode as ' + rpc + 'Request');
+      input = toServiceInput(rpc, call.request, virtual);
+      return service.invoke(rpc, caller, input);
+    };
+    run().then(
+      (value) => {
+        const answer = value instanceof Answer ? value : undefined;
+        const body = answer === undefined ? value : answer.body;
+        // past the deadline or cancelled: nobody is listening
+        if (!call.cancelled) {
+          const response = answers !== undefined && typeof body === 'string' ? answers.of(body) : body;
+          if (answer === undefined) callback(null, response);
+          else callback(null, response, toMetadata(answer.headers)); // trailing: rate-limit metadata may be out already
         }
-      };
-      run().then(
-        (response) => {
-          if (!call.cancelled) callback(null, response); // past the deadline or cancelled: nobody is listening
-          record(200, logged ?? response);
-        },
-        (err: unknown) => {
-          if (!(err instanceof PermioError)) logInternal(rpc, err);
-          if (!call.cancelled) callback(toServiceError(err));
-          const e = toPermioError(err);
-          record(e.status, { error: { code: e.status, message: e.message, details: e.details } });
-        },
-      );
-    };
-  }
-  return handlers;
+        record(200, body); // the call log records JSON text as REST does
+      },
+      (err: unknown) => {
+        if (!(err instanceof PermioError)) logInternal(rpc, err);
+        if (!call.cancelled) callback(toServiceError(err));
+        const e = toPermioError(err);
+        record(e.status, errorBody(e));
+      },
+    );
+  };
 }

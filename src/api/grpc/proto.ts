@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import * as protoLoader from '@grpc/proto-loader';
 import protobuf from 'protobufjs';
-import type { HttpMethod, RouteSpec, ServiceName } from '../routes.js';
+import type { HttpMethod, RouteSpec, ServiceName } from '../operations.js';
 
 /** The proto package of every Permio service. */
 export const PROTO_PACKAGE = 'permio.v1';

@@ -1,15 +1,5 @@
-// gRPC request → service input: the per-RPC size limit, proto3 defaults and proto-loader artefacts removed, UpdateRole's mask applied.
+// gRPC request → service input: the operation's size limit, proto3 defaults and proto-loader artefacts removed, UpdateRole's mask applied.
 import type { Deserialize, MethodDefinition } from '@grpc/proto-loader';
-
-/** Largest Check request in bytes (SPEC §5: 16 MiB for `/v1/check`); also the server-wide receive limit. */
-export const MAX_CHECK_REQUEST_BYTES = 16 * 1024 * 1024;
-/** Largest request of any other RPC in bytes (SPEC §5: 1 MiB elsewhere). */
-export const MAX_REQUEST_BYTES = 1024 * 1024;
-
-/** The byte limit of one RPC's request message. */
-export function requestLimit(rpc: string): number {
-  return rpc === 'Check' ? MAX_CHECK_REQUEST_BYTES : MAX_REQUEST_BYTES;
-}
 
 /** What the bounded deserializer yields instead of a message larger than its limit; the handler answers 413. */
 export const OVERSIZED: object = Object.freeze({});

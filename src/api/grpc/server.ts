@@ -3,26 +3,11 @@ import os from 'node:os';
 import { Server, ServerCredentials, type ChannelOptions } from '@grpc/grpc-js';
 import { HealthImplementation, type ServingStatus } from 'grpc-health-check';
 import { log } from '../../log.js';
-import type { Caller } from '../../service/caller.js';
-import type { CallRecord } from '../../service/call-log.js';
+import { OPERATIONS } from '../operations.js';
+import type { ServiceLike } from '../service-port.js';
 import { boundedDefinition, createHandlers, type InternalErrorLog } from './handlers.js';
 import { PROTO_PACKAGE, serviceDefinition, SERVICE_NAMES } from './proto.js';
 import { addReflection } from './reflection.js';
-import { MAX_CHECK_REQUEST_BYTES } from './request.js';
-
-/** The service layer as the transports see it (implemented by `src/service/service.ts`). */
-export interface ServiceLike {
-  /** Throws PermioError 401 for missing/malformed/unknown/invalidated keys; `authorization` is the raw value, e.g. "Bearer perms_api_…". */
-  authenticate(authorization: string | undefined): Caller;
-  /** Takes one request from the caller's rate budget: the `x-ratelimit-*` headers to send (undefined when unlimited), or throws 429. */
-  admit(caller: Caller): Readonly<Record<string, string>> | undefined;
-  /** Runs one RPC by name with a JSON-shaped (snake_case) input; resolves to the REST response body, rejects with PermioError. */
-  invoke(rpc: string, caller: Caller, input: Record<string, unknown>): Promise<unknown>;
-  /** Check's answer as JSON text (the REST hot path); when present, gRPC Check encodes it once per distinct answer. */
-  checkJson?(caller: Caller, input: Record<string, unknown>): Promise<string>;
-  /** Records an answered call in the API call log (optional: test doubles may omit it). */
-  recordCall?(call: CallRecord): void;
-}
 
 export interface GrpcServerOptions {
   service: ServiceLike;
@@ -44,8 +29,11 @@ export interface GrpcServer {
 /** How long `close()` waits for in-flight calls (and health watchers) before cutting connections. */
 export const FORCE_SHUTDOWN_AFTER_MS = 5_000;
 
+/** The largest single request message of any RPC (Check's); each RPC's own limit is applied as it is decoded. */
+const MAX_RECEIVE_BYTES = Math.max(...OPERATIONS.filter((o) => o.kind !== 'client-streaming').map((o) => o.bodyLimit));
+
 const SERVER_OPTIONS: ChannelOptions = {
-  'grpc.max_receive_message_length': MAX_CHECK_REQUEST_BYTES, // the largest request (Check); others are capped per RPC
+  'grpc.max_receive_message_length': MAX_RECEIVE_BYTES,
   'grpc.keepalive_time_ms': 60_000, // ping idle connections every minute so dead peers are noticed …
   'grpc.keepalive_timeout_ms': 20_000, // … and dropped when a ping goes unanswered for 20 s
 };
@@ -85,7 +73,7 @@ function shutdown(server: Server, health: HealthImplementation): Promise<void> {
 
 /**
  * Starts the gRPC server: `permio.v1.PermissionsService` and `permio.v1.OrganisationService` (every RPC goes to
- * `service.invoke`), `grpc.health.v1.Health` (SERVING once bound) and `grpc.reflection.v1(alpha)`.
+ * the service, see `handlers.ts`), `grpc.health.v1.Health` (SERVING once bound) and `grpc.reflection.v1(alpha)`.
  */
 export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServer> {
   const logInternal =

@@ -1,6 +1,8 @@
-// Errors → gRPC status (SPEC §5): the mapped code, the same message, and the REST error body in trailing metadata.
+// Errors → gRPC status (SPEC §5), the only place it is built: the mapped code, the same message, and the REST error
+// body (rendered by rest/reply.ts) in trailing metadata.
 import { Metadata, type ServerErrorResponse } from '@grpc/grpc-js';
 import { grpcCodeFor, toPermioError } from '../../errors.js';
+import { errorBody } from '../rest/reply.js';
 
 /**
  * Trailing-metadata key of every error answer. Its value is the REST error body,
@@ -11,9 +13,9 @@ export const ERROR_METADATA_KEY = 'permio-error';
 
 const NOT_PRINTABLE_ASCII = /[^\x20-\x7e]/g;
 
-/** `JSON.stringify` that escapes everything outside printable ASCII, so the result is a legal metadata value. */
-function asciiJson(value: unknown): string {
-  return JSON.stringify(value).replace(NOT_PRINTABLE_ASCII, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+/** JSON text with everything outside printable ASCII escaped, so it is a legal metadata value. */
+function asciiJson(json: string): string {
+  return json.replace(NOT_PRINTABLE_ASCII, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /**
@@ -30,8 +32,8 @@ const truncate = (text: string, max: number) => (text.length <= max ? text : `${
 
 /** The {@link ERROR_METADATA_KEY} value: the REST error body, without `details` if they would not fit. */
 function errorTrailer(status: number, message: string, details: unknown[] | undefined): string {
-  const full = asciiJson({ error: { code: status, message, ...(details === undefined ? {} : { details }) } });
-  return full.length <= MAX_ERROR_TRAILER_CHARS ? full : asciiJson({ error: { code: status, message } });
+  const full = asciiJson(errorBody({ status, message, details }));
+  return full.length <= MAX_ERROR_TRAILER_CHARS ? full : asciiJson(errorBody({ status, message, details: undefined }));
 }
 
 /**

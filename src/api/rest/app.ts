@@ -1,13 +1,16 @@
-// The uWebSockets.js REST front end: route → authenticate → rate-limit → bounded body → one JSON.parse → service.
+// The uWebSockets.js REST front end: one route table (the RPCs, then the local routes), each request taken through
+// small steps — accept → route → authenticate → admit → read input → run → answer → record.
 import uWS from 'uWebSockets.js';
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import { Errors } from '../../errors.js';
-import { METRICS_CONTENT_TYPE, renderMetrics } from '../../metrics.js';
-import type { PermioService } from '../../service/service.js';
+import { Answer } from '../../service/answer.js';
+import type { Caller } from '../../service/caller.js';
 import type { Input } from '../../service/validate.js';
-import { ROUTES } from '../routes.js';
-import { drainBody, MAX_BODY_BYTES, MAX_CHECK_BODY_BYTES, parseJsonObject, readBody } from './body.js';
-import { sendError, sendJson, sendText, type ResponseState } from './reply.js';
+import { OPERATIONS, type HttpMethod, type Operation } from '../operations.js';
+import type { ServiceLike } from '../service-port.js';
+import { drainBody, parseJsonObject, readBody } from './body.js';
+import { localRoutes, type LocalRoute, type LocalRouteOptions } from './local-routes.js';
+import { send, sendError, sendJson, type ResponseState } from './reply.js';
 import { Router } from './router.js';
 
 /** The binary addon, not the `ws` fallback the package silently switches to when the binary fails to load. */
@@ -17,137 +20,199 @@ export function assertNativeUws(): void {
   }
 }
 
-/** Pages served without authentication, besides `/healthz`. */
-export interface StaticPages {
-  readonly [path: string]: { contentType: string; body: () => string };
-}
-
 export interface RestServer {
   readonly port: number;
   /** Stops accepting connections; resolves once in-flight requests are answered. */
   close(): Promise<void>;
 }
 
-export interface RestOptions {
-  service: PermioService;
+export interface RestOptions extends LocalRouteOptions {
+  service: ServiceLike;
   port: number;
   host?: string;
-  /** Whether the server is ready (`/healthz` 200) or not (503). */
-  healthy: () => boolean;
-  pages?: StaticPages;
-  /** Operator-only `POST` actions by path (fault injection; absent in normal runs). */
-  debugActions?: Readonly<Record<string, () => void | Promise<void>>>;
+}
+
+/** A row of the REST route table: an RPC it transcodes, or a local route. */
+interface RestRoute {
+  readonly method: HttpMethod;
+  readonly path: string;
+  readonly operation: Operation | undefined;
+  readonly local: LocalRoute | undefined;
+  /** Whether the path has `{parameters}` (the input then merges query, body and path). */
+  readonly templated: boolean;
+}
+
+/** The (kind, framing) pairs this front end serves; a row of another pair fails at startup, not at its first call. */
+const SERVED = new Set(['unary/json']);
+
+function routeTable(local: readonly LocalRoute[]): RestRoute[] {
+  const rows: RestRoute[] = [];
+  for (const operation of OPERATIONS) {
+    if (!SERVED.has(`${operation.kind}/${operation.rest}`)) {
+      throw new Error(`REST: no handler for ${operation.rpc} (${operation.kind} over ${operation.rest})`);
+    }
+    rows.push({ method: operation.method, path: operation.path, operation, local: undefined, templated: operation.path.includes('{') });
+  }
+  for (const route of local) rows.push({ method: route.method, path: route.path, operation: undefined, local: route, templated: false });
+  return rows;
+}
+
+/** One request: what was read from `req` (it is stack-allocated: before any callback or await) and how it is answered. */
+interface Exchange extends ResponseState {
+  readonly res: HttpResponse;
+  readonly method: string;
+  readonly path: string;
+  readonly query: string;
+  /** The raw header; '' when absent. */
+  readonly authorization: string;
+  readonly contentLength: number;
+  readonly hasBody: boolean;
+  /** Rate-limit headers to send with the answer (limited organisations only). */
+  rateHeaders: Readonly<Record<string, string>> | undefined;
+  /** Whether the request is counted in the server's in-flight requests. */
+  counted: boolean;
 }
 
 export function startRestServer(opts: RestOptions): Promise<RestServer> {
   assertNativeUws();
-  const router = new Router(ROUTES);
+  const router = new Router(routeTable(localRoutes(opts)));
   const { service } = opts;
   let inFlight = 0;
   let drained: (() => void) | undefined;
-  const finished = () => {
+
+  /** Counts the request in flight: from its admission until it is answered or aborted. */
+  const begin = (x: Exchange) => {
+    inFlight++;
+    x.counted = true;
+  };
+  const end = (x: Exchange) => {
+    if (!x.counted) return;
+    x.counted = false;
     if (--inFlight === 0 && drained) drained();
   };
 
-  const app = uWS.App().any('/*', (res: HttpResponse, req: HttpRequest) => {
-    // req is stack-allocated: read everything we need before any callback or await.
-    const method = req.getCaseSensitiveMethod().toUpperCase();
-    const path = req.getUrl();
-    const query = req.getQuery() ?? '';
-    const authorization = req.getHeader('authorization');
+  /** Step 1: copy what the request says; from here on `req` is not touched. */
+  function accept(res: HttpResponse, req: HttpRequest): Exchange {
     const contentLength = Number(req.getHeader('content-length')) || 0;
-    const state: ResponseState = {
+    const x: Exchange = {
+      res,
+      method: req.getCaseSensitiveMethod().toUpperCase(),
+      path: req.getUrl(),
+      query: req.getQuery() ?? '',
+      authorization: req.getHeader('authorization'),
+      contentLength,
+      hasBody: contentLength > 0 || req.getHeader('transfer-encoding') !== '',
       aborted: false,
       done: false,
       rpc: '-',
       startedAt: performance.now(),
       requestId: requestIdOf(req.getHeader('x-request-id')),
-    };
-    let counted = false; // whether this request is in `inFlight`
-    const finish = () => {
-      if (counted) {
-        counted = false;
-        finished();
-      }
+      rateHeaders: undefined,
+      counted: false,
     };
     res.onAborted(() => {
-      state.aborted = true;
-      finish();
+      x.aborted = true;
+      end(x);
     });
+    return x;
+  }
 
-    if (method === 'GET' && path === '/healthz') {
-      return opts.healthy()
-        ? sendJson(res, state, 200, '{"status":"SERVING"}')
-        : sendJson(res, state, 503, '{"error":{"code":503,"message":"Unavailable: starting or stopping"}}');
-    }
-    if (method === 'GET' && path === '/metrics') {
-      void renderMetrics().then((text) => sendText(res, state, METRICS_CONTENT_TYPE, text));
-      return;
-    }
-    const page = method === 'GET' ? opts.pages?.[path] : undefined;
-    if (page !== undefined) return sendText(res, state, page.contentType, page.body());
+  /** Answers an error raised before the body was read: the client finishes sending first, so it sees the answer. */
+  function refuse(x: Exchange, err: unknown): void {
+    if (x.hasBody) drainBody(x.res, () => sendError(x.res, x, err, x.rateHeaders));
+    else sendError(x.res, x, err, x.rateHeaders);
+  }
 
-    const hasBody = contentLength > 0 || req.getHeader('transfer-encoding') !== '';
-    let rateHeaders: Record<string, string> | undefined;
-    const debugAction = method === 'POST' ? opts.debugActions?.[path] : undefined;
-    if (debugAction !== undefined) return runDebugAction(service, res, state, authorization, debugAction);
+  /** A local route: authentication only where it is operator-only; no rate limit, no call log. */
+  function serveLocal(x: Exchange, route: LocalRoute): void {
     try {
-      const { spec, params } = router.match(method, path);
-      state.rpc = spec.rpc;
-      const caller = service.authenticate(authorization === '' ? undefined : authorization);
-      rateHeaders = service.admit(caller);
-      const queryInput = parseQuery(query);
-      inFlight++;
-      counted = true;
-      const run = (body: Input) => {
-        // Path parameters win over body fields, body over query; the common POST case reuses the body as is.
-        const input = query === '' && spec.path.indexOf('{') < 0 ? body : { ...queryInput, ...body, ...params };
-        const answer =
-          spec.rpc === 'Check'
-            ? service.checkJson(caller, input)
-            : service.invoke(spec.rpc, caller, input).then((v) => JSON.stringify(v));
-        const record = (status: number, response: string) =>
-          service.recordCall({
-            transport: 'rest',
-            rpc: spec.rpc,
-            route: `${method} ${path}`,
-            caller,
-            input,
-            status,
-            latencyMs: performance.now() - state.startedAt,
-            response,
-          });
-        answer
-          .then(
-            (json) => {
-              sendJson(res, state, 200, json, rateHeaders);
-              record(200, json);
-            },
-            (err) => {
-              const sent = sendError(res, state, err, rateHeaders);
-              record(sent.status, sent.body);
-            },
-          )
-          .finally(finish);
-      };
-      if (spec.body !== '*' || !hasBody) return run({});
-      const limit = spec.rpc === 'Check' ? MAX_CHECK_BODY_BYTES : MAX_BODY_BYTES;
-      readBody(res, limit, contentLength, (err, bytes) => {
-        if (err) {
-          sendError(res, state, err, rateHeaders, true);
-          return finish();
-        }
-        try {
-          run(parseJsonObject(bytes));
-        } catch (e) {
-          sendError(res, state, e, rateHeaders);
-          finish();
-        }
-      });
+      if (route.operatorOnly !== undefined) {
+        const caller = service.authenticate(x.authorization === '' ? undefined : x.authorization);
+        if (caller.kind !== 'operator') throw Errors.forbidden(`only the operator key may ${route.operatorOnly}`);
+      }
+      const answer = route.answer();
+      if (!(answer instanceof Promise)) return send(x.res, x, 200, answer.contentType, answer.body);
+      answer.then(
+        (a) => send(x.res, x, 200, a.contentType, a.body),
+        (err) => sendError(x.res, x, err),
+      );
     } catch (err) {
-      if (hasBody) drainBody(res, () => sendError(res, state, err, rateHeaders));
-      else sendError(res, state, err, rateHeaders);
+      sendError(x.res, x, err);
     }
+  }
+
+  /** Steps 3–5 of an RPC: authenticate, admit (SPEC §5 order), then read the input and run it. */
+  function serveRpc(x: Exchange, operation: Operation, templated: boolean, params: Record<string, string>): void {
+    x.rpc = operation.rpc;
+    let caller: Caller;
+    try {
+      caller = service.authenticate(x.authorization === '' ? undefined : x.authorization);
+      x.rateHeaders = service.admit(caller);
+    } catch (err) {
+      return refuse(x, err);
+    }
+    begin(x);
+    if (operation.body !== '*' || !x.hasBody) return run(x, operation, caller, inputOf(x, {}, templated, params));
+    readBody(x.res, operation.bodyLimit, x.contentLength, (err, bytes) => {
+      if (err) {
+        sendError(x.res, x, err, x.rateHeaders, true); // the rest of an oversized body is not read: close
+        return end(x);
+      }
+      let body: Input;
+      try {
+        body = parseJsonObject(bytes);
+      } catch (e) {
+        sendError(x.res, x, e, x.rateHeaders);
+        return end(x);
+      }
+      run(x, operation, caller, inputOf(x, body, templated, params));
+    });
+  }
+
+  /** Steps 6–8: the service call, its answer, the call-log record. */
+  function run(x: Exchange, operation: Operation, caller: Caller, input: Input): void {
+    service.invoke(operation.rpc, caller, input).then(
+      (value) => {
+        const answer = value instanceof Answer ? value : undefined;
+        const body = answer === undefined ? value : answer.body;
+        const json = operation.preEncoded ? (body as string) : JSON.stringify(body);
+        sendJson(x.res, x, 200, json, withAnswerHeaders(x.rateHeaders, answer));
+        record(x, operation, caller, input, 200, json);
+        end(x);
+      },
+      (err) => {
+        const sent = sendError(x.res, x, err, x.rateHeaders);
+        record(x, operation, caller, input, sent.status, sent.body);
+        end(x);
+      },
+    );
+  }
+
+  function record(x: Exchange, operation: Operation, caller: Caller, input: Input, status: number, response: string): void {
+    service.recordCall?.({
+      transport: 'rest',
+      rpc: operation.rpc,
+      route: `${x.method} ${x.path}`,
+      caller,
+      input,
+      status,
+      latencyMs: performance.now() - x.startedAt,
+      response,
+      sampled: operation.sampled,
+    });
+  }
+
+  const app = uWS.App().any('/*', (res: HttpResponse, req: HttpRequest) => {
+    const x = accept(res, req);
+    let match;
+    try {
+      match = router.match(x.method, x.path); // step 2: 404 / 405 before anything else (SPEC §5)
+    } catch (err) {
+      return refuse(x, err);
+    }
+    const route = match.spec;
+    if (route.operation !== undefined) serveRpc(x, route.operation, route.templated, match.params);
+    else serveLocal(x, route.local!);
   });
 
   return new Promise((resolve, reject) => {
@@ -165,26 +230,18 @@ export function startRestServer(opts: RestOptions): Promise<RestServer> {
   });
 }
 
-function runDebugAction(
-  service: PermioService,
-  res: HttpResponse,
-  state: ResponseState,
-  authorization: string,
-  action: () => void | Promise<void>,
-): void {
-  try {
-    const caller = service.authenticate(authorization || undefined);
-    if (caller.kind !== 'operator') throw Errors.forbidden('only the operator key may inject faults');
-  } catch (err) {
-    sendError(res, state, err);
-    return;
-  }
-  Promise.resolve()
-    .then(action)
-    .then(
-      () => sendJson(res, state, 200, '{}'),
-      (err) => sendError(res, state, err),
-    );
+/** The service input: path parameters win over body fields, body over query; the common POST case reuses the body. */
+function inputOf(x: Exchange, body: Input, templated: boolean, params: Record<string, string>): Input {
+  return x.query === '' && !templated ? body : { ...parseQuery(x.query), ...body, ...params };
+}
+
+/** The rate-limit headers plus an answer's own (`permio-revision`); no copy when only one side has any. */
+function withAnswerHeaders(
+  rate: Readonly<Record<string, string>> | undefined,
+  answer: Answer | undefined,
+): Readonly<Record<string, string>> | undefined {
+  if (answer === undefined) return rate;
+  return rate === undefined ? answer.headers : { ...rate, ...answer.headers };
 }
 
 const REQUEST_ID_PREFIX = Math.floor(Math.random() * 0xffffff).toString(16).padStart(6, '0');
@@ -203,4 +260,3 @@ function parseQuery(query: string): Input {
   for (const [k, v] of new URLSearchParams(query)) if (!(k in out)) out[k] = v;
   return out;
 }
-

@@ -1,10 +1,7 @@
-// Reads a request body with a byte limit (413 before parsing) and parses it as JSON exactly once.
+// Reads a request body with a byte limit (its operation's, 413 before parsing) and parses it as JSON exactly once.
 import type { HttpResponse } from 'uWebSockets.js';
 import { Errors, PermioError } from '../../errors.js';
 import { requireObject, type Input } from '../../service/validate.js';
-
-export const MAX_CHECK_BODY_BYTES = 16 * 1024 * 1024; // SPEC §5: /v1/check
-export const MAX_BODY_BYTES = 1024 * 1024; // SPEC §5: every other route
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 

@@ -1,4 +1,4 @@
-// Writes responses: status line, headers and JSON body in one corked write; the only place errors are rendered.
+// Writes responses: status line, headers and body in one corked write; the only place the error body is rendered.
 import type { HttpResponse } from 'uWebSockets.js';
 import { PermioError, toPermioError } from '../../errors.js';
 import { observeRequest } from '../../metrics.js';
@@ -31,19 +31,22 @@ export interface ResponseState {
   requestId: string;
 }
 
-/** `{"error":{"code","message","details"}}` (SPEC §5). */
-export function errorBody(e: PermioError): string {
+/** `{"error":{"code","message","details"}}` (SPEC §5): the REST error body, also what gRPC carries in its trailer. */
+export function errorBody(e: Pick<PermioError, 'status' | 'message' | 'details'>): string {
   const error: Record<string, unknown> = { code: e.status, message: e.message };
   if (e.details !== undefined) error.details = e.details;
   return JSON.stringify({ error });
 }
 
-/** Sends a JSON body. Safe to call after an await: checks abort state and corks. */
-export function sendJson(
+const JSON_TYPE = 'application/json';
+
+/** Sends a body, once. Safe to call after an await: checks abort state and corks. */
+export function send(
   res: HttpResponse,
   state: ResponseState,
   status: number,
-  json: string,
+  contentType: string,
+  body: string,
   headers?: Readonly<Record<string, string>>,
   close = false,
 ): void {
@@ -52,11 +55,23 @@ export function sendJson(
   observeRequest('rest', state.rpc, status, state.startedAt);
   res.cork(() => {
     res.writeStatus(STATUS_LINES[status] ?? `${status} Error`);
-    res.writeHeader('content-type', 'application/json');
+    res.writeHeader('content-type', contentType);
     res.writeHeader('x-request-id', state.requestId);
     if (headers !== undefined) for (const name in headers) res.writeHeader(name, headers[name]!);
-    res.end(json, close);
+    res.end(body, close);
   });
+}
+
+/** Sends a JSON body (see {@link send}). */
+export function sendJson(
+  res: HttpResponse,
+  state: ResponseState,
+  status: number,
+  json: string,
+  headers?: Readonly<Record<string, string>>,
+  close = false,
+): void {
+  send(res, state, status, JSON_TYPE, json, headers, close);
 }
 
 /** Renders any thrown value as the error shape (unknown causes are logged and answered 500); returns what was sent. */
@@ -75,15 +90,4 @@ export function sendError(
   const body = errorBody(e);
   sendJson(res, state, e.status, body, all, close);
   return { status: e.status, body };
-}
-
-/** Sends a non-JSON body (docs page, metrics). */
-export function sendText(res: HttpResponse, state: ResponseState, contentType: string, body: string): void {
-  if (state.aborted || state.done) return;
-  state.done = true;
-  res.cork(() => {
-    res.writeStatus('200 OK');
-    res.writeHeader('content-type', contentType);
-    res.end(body);
-  });
 }

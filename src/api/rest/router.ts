@@ -1,21 +1,29 @@
 // Matches a request path and method against the route table: a route with its path params, or 404 / 405.
 import { Errors } from '../../errors.js';
-import type { HttpMethod, RouteSpec } from '../routes.js';
+import type { HttpMethod } from '../operations.js';
+
+/** What a route needs to be matched: a method and a path template (`/v1/roles/{role_id}`, `/v1/invitations/{token}:accept`). */
+export interface Routable {
+  readonly method: HttpMethod;
+  readonly path: string;
+}
 
 /** A template segment: a literal, or a `{param}` with an optional literal suffix (`{token}:accept`). */
 type Segment = { literal: string } | { param: string; suffix: string };
 
-interface CompiledRoute {
-  readonly spec: RouteSpec;
+interface CompiledRoute<R> {
+  readonly spec: R;
   readonly segments: readonly Segment[];
 }
 
-export interface RouteMatch {
-  readonly spec: RouteSpec;
+export interface RouteMatch<R> {
+  readonly spec: R;
   readonly params: Record<string, string>;
 }
 
-function compile(spec: RouteSpec): CompiledRoute {
+const NO_PARAMS: Record<string, string> = Object.freeze({}) as Record<string, string>;
+
+function compile<R extends Routable>(spec: R): CompiledRoute<R> {
   const segments = spec.path
     .slice(1)
     .split('/')
@@ -26,12 +34,12 @@ function compile(spec: RouteSpec): CompiledRoute {
   return { spec, segments };
 }
 
-export class Router {
+export class Router<R extends Routable> {
   /** Parameter-free paths (including the hot `/v1/check`) resolve with one Map lookup. */
-  private readonly staticRoutes = new Map<string, Map<string, RouteSpec>>();
-  private readonly dynamicRoutes: CompiledRoute[] = [];
+  private readonly staticRoutes = new Map<string, Map<string, R>>();
+  private readonly dynamicRoutes: CompiledRoute<R>[] = [];
 
-  constructor(routes: readonly RouteSpec[]) {
+  constructor(routes: readonly R[]) {
     for (const spec of routes) {
       if (spec.path.includes('{')) this.dynamicRoutes.push(compile(spec));
       else {
@@ -43,12 +51,12 @@ export class Router {
   }
 
   /** Throws 404 for an unknown path, 405 (with the allowed methods) for a known path and another method. */
-  match(method: string, rawPath: string): RouteMatch {
+  match(method: string, rawPath: string): RouteMatch<R> {
     const path = rawPath.length > 1 && rawPath.endsWith('/') ? rawPath.slice(0, -1) : rawPath;
     const byMethod = this.staticRoutes.get(path);
     if (byMethod !== undefined) {
       const spec = byMethod.get(method);
-      if (spec) return { spec, params: {} };
+      if (spec) return { spec, params: NO_PARAMS };
       throw Errors.methodNotAllowed(method, path, [...byMethod.keys()]);
     }
     const parts = path.slice(1).split('/');

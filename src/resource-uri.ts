@@ -1,4 +1,4 @@
-// Resource URI rules (SPEC §4): validation and normalisation in one charCodeAt pass, no split or regex.
+// Resource URI rules (SPEC §4), a leaf anyone may use: validation and normalisation in one charCodeAt pass, no split or regex.
 
 /** Longest resource URI accepted, in UTF-8 bytes as sent. */
 export const MAX_URI_BYTES = 1024; // SPEC §4

@@ -1,6 +1,6 @@
 // Resource URI validation and normalisation (SPEC §4).
 import { describe, expect, test } from 'vitest';
-import { MAX_URI_BYTES, normalizeResourceUri, validateResourceUri } from '../../src/engine/uri.js';
+import { MAX_URI_BYTES, normalizeResourceUri, validateResourceUri } from '../src/resource-uri.js';
 
 describe('validateResourceUri', () => {
   test.each([

@@ -1,0 +1,56 @@
+// The REST routes that are not RPCs: `/healthz` and `/metrics`, the docs pages, the operator's `/debug/*` actions.
+import { Errors } from '../../errors.js';
+import { METRICS_CONTENT_TYPE, renderMetrics } from '../../metrics.js';
+import type { Routable } from './router.js';
+
+/** A local route's answer (200). */
+export interface LocalAnswer {
+  readonly contentType: string;
+  readonly body: string;
+}
+
+/** A route of the REST table that no RPC transcodes. Thrown errors are rendered like the API's. */
+export interface LocalRoute extends Routable {
+  /** Unset: no key is needed. Set: only the operator key may call it (401 / 403), and this says what for the 403. */
+  readonly operatorOnly?: string;
+  readonly answer: () => LocalAnswer | Promise<LocalAnswer>;
+}
+
+/** Pages served without authentication, by path. */
+export interface StaticPages {
+  readonly [path: string]: { contentType: string; body: () => string };
+}
+
+export interface LocalRouteOptions {
+  /** Whether the server is ready (`/healthz` 200) or not (503). */
+  healthy: () => boolean;
+  pages?: StaticPages;
+  /** Operator-only `POST` actions by path (fault injection; absent in normal runs). */
+  debugActions?: Readonly<Record<string, () => void | Promise<void>>>;
+}
+
+const JSON_TYPE = 'application/json';
+const SERVING: LocalAnswer = { contentType: JSON_TYPE, body: '{"status":"SERVING"}' };
+const EMPTY: LocalAnswer = { contentType: JSON_TYPE, body: '{}' };
+
+/** `/healthz`, `/metrics`, the pages and the debug actions as rows of the REST route table. */
+export function localRoutes(opts: LocalRouteOptions): LocalRoute[] {
+  const routes: LocalRoute[] = [
+    {
+      method: 'GET',
+      path: '/healthz',
+      answer: () => {
+        if (!opts.healthy()) throw Errors.unavailable('starting or stopping');
+        return SERVING;
+      },
+    },
+    { method: 'GET', path: '/metrics', answer: async () => ({ contentType: METRICS_CONTENT_TYPE, body: await renderMetrics() }) },
+  ];
+  for (const [path, page] of Object.entries(opts.pages ?? {})) {
+    routes.push({ method: 'GET', path, answer: () => ({ contentType: page.contentType, body: page.body() }) });
+  }
+  for (const [path, action] of Object.entries(opts.debugActions ?? {})) {
+    routes.push({ method: 'POST', path, operatorOnly: 'inject faults', answer: async () => (await action(), EMPTY) });
+  }
+  return routes;
+}

@@ -1,0 +1,18 @@
+// The service layer as both transports see it: implemented by service/service.ts (and by test doubles).
+import type { Caller } from '../service/caller.js';
+import type { CallRecord } from '../service/call-log.js';
+
+export interface ServiceLike {
+  /** Throws PermioError 401 for missing/malformed/unknown/invalidated keys; `authorization` is the raw value, e.g. "Bearer perms_api_…". */
+  authenticate(authorization: string | undefined): Caller;
+  /** Takes one request from the caller's rate budget: the `x-ratelimit-*` headers to send (undefined when unlimited), or throws 429. */
+  admit(caller: Caller): Readonly<Record<string, string>> | undefined;
+  /**
+   * Runs one unary RPC by name with a JSON-shaped (snake_case) input; resolves to the REST response body — JSON text
+   * for operations marked `preEncoded` in the operation table — or to an `Answer` carrying it with response headers;
+   * rejects with PermioError.
+   */
+  invoke(rpc: string, caller: Caller, input: Record<string, unknown>): Promise<unknown>;
+  /** Records an answered call in the API call log (optional: test doubles may omit it). */
+  recordCall?(call: CallRecord): void;
+}
