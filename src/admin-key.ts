@@ -4,6 +4,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 export const KEY_PREFIX = 'perms_api_';
+/** The operator key's file inside the data directory. */
+export const ADMIN_KEY_FILE = 'admin.key';
 const KEY_RANDOM_BYTES = 24; // 192 bits (SPEC §2: ≥ 128)
 
 /** A new random API key secret. */
@@ -14,7 +16,7 @@ export function generateKeySecret(): string {
 /** Returns the operator key and, when it came from a file, that file's path (to log instead of the key). */
 export function resolveAdminKey(configured: string | undefined, dataDir: string): { key: string; file?: string } {
   if (configured) return { key: configured };
-  const file = path.join(dataDir, 'admin.key');
+  const file = path.join(dataDir, ADMIN_KEY_FILE);
   fs.mkdirSync(dataDir, { recursive: true });
   try {
     const key = fs.readFileSync(file, 'utf8').trim();

@@ -91,6 +91,7 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
   if (config.underNpmStart) watchLauncher(() => void shutdown('launcher exited'));
+  watchIpcLauncher(() => void shutdown('launcher exited'));
 }
 
 const LAUNCHER_POLL_MS = 500;
@@ -104,6 +105,13 @@ function watchLauncher(onExit: () => void): void {
   setInterval(() => {
     if (process.ppid !== launcher) onExit();
   }, LAUNCHER_POLL_MS).unref();
+}
+
+/** `permio serve` runs the server as its child holding an IPC channel, which closes when the launcher dies. */
+function watchIpcLauncher(onExit: () => void): void {
+  if (process.channel === undefined) return;
+  process.channel.unref(); // the channel alone must not keep the server alive
+  process.once('disconnect', onExit);
 }
 
 // A bug must cost one request, never the server: log what escaped and keep serving.
