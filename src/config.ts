@@ -27,6 +27,21 @@ export interface Config {
   readonly faultInjection: boolean;
   /** Started by `npm start` (npm sets `npm_lifecycle_event`): the server stops if npm, its parent, dies. */
   readonly underNpmStart: boolean;
+  /** Cluster mode (SPEC §12): the shared write log in NATS JetStream; undefined without PERMIO_NATS_URL (one node). */
+  readonly cluster: ClusterConfig | undefined;
+  /** How long a read waits for a revision this node has not applied yet (cluster mode), in ms. */
+  readonly consistencyWaitMs: number;
+}
+
+export interface ClusterConfig {
+  /** NATS server URLs (PERMIO_NATS_URL, comma-separated). */
+  readonly natsUrls: readonly string[];
+  /** The JetStream stream holding the write log. */
+  readonly stream: string;
+  /** The stream's replica count, used when this node creates it. */
+  readonly replicas: number;
+  /** This node's name: log consumer names, batch ids, metrics, logs. */
+  readonly nodeId: string;
 }
 
 const DEFAULTS = {
@@ -38,6 +53,9 @@ const DEFAULTS = {
   retentionDays: 7,
   maxEntriesPerOrg: 100_000,
   checkCacheMb: 64,
+  natsStream: 'PERMIO_LOG',
+  natsReplicas: 1,
+  consistencyWaitMs: 2000,
 };
 
 function readNumber(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
@@ -56,6 +74,22 @@ function readPort(env: NodeJS.ProcessEnv, name: string, fallback: number): numbe
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 0 || n > MAX_PORT) throw new Error(`${name} must be an integer port 0–${MAX_PORT}`);
   return n;
+}
+
+const MAX_NATS_REPLICAS = 5; // JetStream's limit
+const STREAM_NAME = /^[A-Za-z0-9_-]{1,64}$/; // JetStream forbids '.', '*', '>', whitespace and path separators
+const NODE_ID = /^[\x21-\x7e]{1,128}$/; // printable ASCII: it names consumers and batch ids
+
+function readCluster(env: NodeJS.ProcessEnv): ClusterConfig | undefined {
+  const urls = (env.PERMIO_NATS_URL ?? '').split(',').map((u) => u.trim()).filter((u) => u !== '');
+  if (urls.length === 0) return undefined;
+  const stream = env.PERMIO_NATS_STREAM || DEFAULTS.natsStream;
+  if (!STREAM_NAME.test(stream)) throw new Error('PERMIO_NATS_STREAM must be 1–64 of A–Z, a–z, 0–9, _ and -');
+  const replicas = readNumber(env, 'PERMIO_NATS_REPLICAS', DEFAULTS.natsReplicas, 1, MAX_NATS_REPLICAS);
+  if (!Number.isInteger(replicas)) throw new Error(`PERMIO_NATS_REPLICAS must be an integer from 1 to ${MAX_NATS_REPLICAS}`);
+  const nodeId = env.PERMIO_NODE_ID || os.hostname();
+  if (!NODE_ID.test(nodeId)) throw new Error('PERMIO_NODE_ID must be 1–128 printable ASCII characters without spaces');
+  return Object.freeze({ natsUrls: Object.freeze(urls), stream, replicas, nodeId });
 }
 
 /** Builds the Config from the environment; throws with the variable's name on a bad value. */
@@ -82,6 +116,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: level,
     faultInjection: env.PERMIO_FAULT_INJECTION === '1',
     underNpmStart: env.npm_lifecycle_event === 'start',
+    cluster: readCluster(env),
+    consistencyWaitMs: readNumber(env, 'PERMIO_CONSISTENCY_WAIT_MS', DEFAULTS.consistencyWaitMs, 0, 3_600_000),
     checkCacheChars: Math.floor(readNumber(env, 'PERMIO_CHECK_CACHE_MB', DEFAULTS.checkCacheMb, 0, 65_536) * 1024 * 1024),
     callLog: Object.freeze({
       enabled: env.PERMIO_CALL_LOG !== '0',
