@@ -16,7 +16,8 @@ import { CallLog } from './service/call-log.js';
 import { startRestServer } from './api/rest/app.js';
 import { startGrpcServer } from './api/grpc/server.js';
 import { docsPages } from './api/docs.js';
-import { registerGauges } from './metrics.js';
+import { registerGauges, registerReplicaGauges } from './metrics.js';
+import { healthReport } from './service/health.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -25,12 +26,21 @@ async function main(): Promise<void> {
 
   const feed = new ChangeFeed();
   let afterWriterRestart = (_revision: number) => {};
-  const writer = await WriterClient.start(config.dataDir, feed, (revision) => afterWriterRestart(revision)); // creates the environment if missing
+  const writer = await WriterClient.start(
+    { dataDir: config.dataDir, cluster: config.cluster }, // creates the environment if missing
+    feed,
+    (revision) => afterWriterRestart(revision),
+    (reason) => {
+      log.error('cluster: this replica cannot follow the log; stopping', { reason });
+      process.exit(1);
+    },
+  );
   const store = openStore(config.dataDir, { readOnly: true });
   const reader = new StoreReader(store);
   const pool = new CheckPool(config.workers, config.dataDir);
   const auth = new Authenticator(reader, admin.key);
   registerGauges({ queueDepths: () => pool.queueDepths(), dataFile: path.join(config.dataDir, DATA_FILE) });
+  if (config.cluster) registerReplicaGauges(() => writer.replica);
   const ctx = new ServiceContext(config, reader, writer, feed, pool, auth, (orgId) => {
     const org = reader.org(orgId);
     return org ? limitFor(org.plan, org.rate_limit_per_minute) : 0;
@@ -54,7 +64,11 @@ async function main(): Promise<void> {
   const rest = await startRestServer({
     service,
     port: config.httpPort,
-    healthy: () => ready,
+    health: () =>
+      healthReport(
+        ready,
+        config.cluster && { nodeId: config.cluster.nodeId, status: writer.replica, revisionApplied: feed.applied.toString(36) },
+      ),
     pages: docsPages(),
     debugActions: config.faultInjection
       ? {
@@ -71,6 +85,7 @@ async function main(): Promise<void> {
     grpc_port: grpc.port,
     data_dir: config.dataDir,
     workers: config.workers,
+    ...(config.cluster ? { node_id: config.cluster.nodeId, nats_stream: config.cluster.stream } : {}),
     ...(admin.file ? { admin_key_file: admin.file } : {}),
   });
 

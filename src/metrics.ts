@@ -85,6 +85,26 @@ export function observeWriterBatch(commands: number, seconds: number): void {
   writerCommit.observe(seconds);
 }
 
+/** Cluster mode's gauges (SPEC §12), read at scrape time. */
+export function registerReplicaGauges(status: () => { connected: boolean; lagEntries: number } | undefined): void {
+  new client.Gauge({
+    name: 'permio_log_connected',
+    help: 'Cluster mode: 1 while the NATS JetStream write log is reachable, else 0',
+    registers: [registry],
+    collect() {
+      this.set(status()?.connected ? 1 : 0);
+    },
+  });
+  new client.Gauge({
+    name: 'permio_replica_lag_revisions',
+    help: 'Cluster mode: log entries (group commits, each one or more revisions) stored in the log and not yet applied here',
+    registers: [registry],
+    collect() {
+      this.set(status()?.lagEntries ?? 0);
+    },
+  });
+}
+
 /** Gauges read at scrape time: worker queue depths and the size of the LMDB data file (`dataFile`, a path). */
 export function registerGauges(opts: { queueDepths: () => number[]; dataFile: string }): void {
   new client.Gauge({

@@ -4,7 +4,9 @@
 // db            key                               value
 // meta          'seq'                             number: last allocated sequence (ids, creation order)
 //               'revision'                        number: revision of the last applied command
-//               'storeId'                         string: random id of this store (tags revision tokens)
+//               'storeId'                         string: random id of this store (tags revision tokens); a
+//                                                 cluster's nodes share one, derived from the log stream's name
+//               'replicaOf'                       {stream, created}: cluster mode, the log stream this replica follows
 // orgs          [orgId]                           OrgRecord         (org ids are sequence-ordered)
 // users         [orgId, userId]                   UserRecord
 // projects      [orgId, projectName]              ProjectRecord
@@ -58,6 +60,7 @@ export const META = {
   seq: 'seq',
   revision: 'revision',
   storeId: 'storeId',
+  replicaOf: 'replicaOf',
 } as const;
 
 /** The key of one record, by database. */

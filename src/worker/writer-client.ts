@@ -7,7 +7,10 @@ import { log } from '../log.js';
 import { stampCommand, type CommandBody } from '../store/commands.js';
 import type { ChangeFeed } from '../store/change-feed.js';
 import { packForTransfer, unpack } from './thread-codec.js';
-import type { WriterReady, WriterReply, WriterRequest } from './writer-thread.js';
+import type { ReplicaStatus } from './writer-replica.js';
+import type { LogEndAnswer, WriterOptions, WriterReady, WriterReply, WriterRequest } from './writer-thread.js';
+
+type WriterMessage = Uint8Array | WriterReady | LogEndAnswer | { replica: ReplicaStatus } | { fatal: string } | 'closed';
 
 /** A committed, durable write: the command's value and its revision (its change is on the feed). */
 export interface Committed {
@@ -28,32 +31,47 @@ export class WriterClient {
   private readonly pending = new Map<number, Pending>();
   private outbox: WriterRequest[] = [];
   private closing = false;
+  private readonly logEndQueries = new Map<number, { resolve(revision: number): void; reject(e: PermioError): void }>();
+  /** Cluster mode: the log as the writer thread last reported it. */
+  replica: ReplicaStatus | undefined;
 
   /**
    * @param onRestart called with the writer's revision when its thread died and was restarted: a write it
    *   committed may not have been answered nor dispatched, so caches and check workers must reload from LMDB.
    */
   private constructor(
-    private readonly dataDir: string,
+    private readonly options: WriterOptions,
     private readonly feed: ChangeFeed,
     private readonly onRestart: (revision: number) => void,
+    private readonly onFatal: (reason: string) => void,
   ) {}
 
-  /** Starts the writer thread; the feed's `applied` starts at the store's revision. */
-  static async start(dataDir: string, feed: ChangeFeed, onRestart: (revision: number) => void): Promise<WriterClient> {
-    const client = new WriterClient(dataDir, feed, onRestart);
+  /**
+   * Starts the writer thread; the feed's `applied` starts at the store's revision.
+   * @param onFatal cluster mode: the store and the log disagree (the writer thread stops following the log).
+   */
+  static async start(
+    options: WriterOptions,
+    feed: ChangeFeed,
+    onRestart: (revision: number) => void,
+    onFatal: (reason: string) => void = () => {},
+  ): Promise<WriterClient> {
+    const client = new WriterClient(options, feed, onRestart, onFatal);
     feed.advance(await client.spawn());
     return client;
   }
 
   private spawn(): Promise<number> {
-    const worker = new Worker(new URL('./writer-thread.js', import.meta.url), { workerData: { dataDir: this.dataDir } });
+    const worker = new Worker(new URL('./writer-thread.js', import.meta.url), { workerData: this.options });
     this.worker = worker;
     return new Promise((resolve, reject) => {
-      worker.on('message', (msg: Uint8Array | WriterReady | 'closed') => {
+      worker.on('message', (msg: WriterMessage) => {
         if (msg === 'closed') return;
-        if (!(msg instanceof Uint8Array)) return resolve(msg.revision);
-        this.receive(unpack<WriterReply>(msg));
+        if (msg instanceof Uint8Array) return this.receive(unpack<WriterReply>(msg));
+        if ('ready' in msg) return resolve(msg.revision);
+        if ('replica' in msg) return void (this.replica = msg.replica);
+        if ('fatal' in msg) return this.onFatal(msg.fatal);
+        this.answerLogEnd(msg);
       });
       worker.on('error', (err) => {
         log.error('writer thread error', { error: String(err?.stack ?? err) });
@@ -64,6 +82,8 @@ export class WriterClient {
         log.error('writer thread exited; restarting', { code });
         for (const p of this.pending.values()) p.reject(Errors.unavailable('the writer restarted; the write was not applied'));
         this.pending.clear();
+        for (const q of this.logEndQueries.values()) q.reject(Errors.unavailable('the writer restarted'));
+        this.logEndQueries.clear();
         void this.spawn().then(this.onRestart);
       });
     });
@@ -74,6 +94,7 @@ export class WriterClient {
     const first = this.pending.get(reply.answers[0]?.[0] ?? -1);
     if (first) observeWriterBatch(reply.answers.length, (performance.now() - first.sentAt) / 1000);
     for (let i = 0; i < reply.changes.length; i++) this.feed.publish(reply.changes[i]!);
+    this.feed.advance(reply.revision);
     for (const [id, result] of reply.answers) {
       const p = this.pending.get(id);
       if (!p) continue;
@@ -96,6 +117,21 @@ export class WriterClient {
     const bytes = packForTransfer(this.outbox);
     this.outbox = [];
     this.worker.postMessage(bytes, [bytes.buffer]);
+  }
+
+  /** Cluster mode: the revision the log ends at now (asked of JetStream); 503 when NATS cannot say. */
+  logEnd(): Promise<number> {
+    const id = this.nextId++;
+    this.worker.postMessage({ logEnd: id });
+    return new Promise((resolve, reject) => this.logEndQueries.set(id, { resolve, reject }));
+  }
+
+  private answerLogEnd(answer: LogEndAnswer): void {
+    const q = this.logEndQueries.get(answer.logEnd);
+    if (!q) return;
+    this.logEndQueries.delete(answer.logEnd);
+    if ('revision' in answer) q.resolve(answer.revision);
+    else q.reject(fromWire(answer.error));
   }
 
   /** Fault injection: makes the writer thread exit; it is restarted on its `exit` event. */

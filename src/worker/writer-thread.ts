@@ -1,12 +1,23 @@
 // Writer thread entry: the only thread that writes LMDB. Group-commits queued commands (single node: revisions from
-// the store's counter) and, once the commit is flushed, posts the batch's changes and answers in one message.
+// the store's counter) and, once the commit is flushed, posts the batch's changes and answers in one message. In
+// cluster mode the group commit goes to the shared log instead, and the log's entries are applied (writer-replica.ts).
 import { parentPort, workerData } from 'node:worker_threads';
-import type { WireError } from '../errors.js';
+import type { ClusterConfig } from '../config.js';
+import { toPermioError, type WireError } from '../errors.js';
 import type { Change } from '../store/change-feed.js';
 import type { WriteCommand } from '../store/commands.js';
 import { openStore } from '../store/env.js';
 import { StoreWriter } from '../store/writer.js';
+import { prepareReplica } from '../store/log/replica-identity.js';
 import { packForTransfer, unpack } from './thread-codec.js';
+import { LogReplica, replyOf } from './writer-replica.js';
+
+/** What the thread is started with (`workerData`). */
+export interface WriterOptions {
+  dataDir: string;
+  /** Cluster mode: the shared log (SPEC §12). */
+  cluster?: ClusterConfig;
+}
 
 /** A request from the main thread: [requestId, command]. */
 export type WriterRequest = [id: number, cmd: WriteCommand];
@@ -16,23 +27,43 @@ export type WriterAnswer = [id: number, result: { ok: true; value: unknown; revi
 export interface WriterReply {
   changes: Change[];
   answers: WriterAnswer[];
+  /** Every revision up to this one is applied (failed commands' too; cluster mode: through the entry's end). */
+  revision: number;
 }
+/** Cluster mode, main → writer: the revision the log ends at; answered with the same `logEnd` id. */
+export interface LogEndQuery {
+  logEnd: number;
+}
+export type LogEndAnswer = { logEnd: number; revision: number } | { logEnd: number; error: WireError };
 /** Sent once the store is open: the revision of the last command applied. */
 export interface WriterReady {
   ready: true;
   revision: number;
 }
 
+const options = workerData as WriterOptions;
 const port = parentPort!;
-const store = openStore((workerData as { dataDir: string }).dataDir, { readOnly: false });
+const store = openStore(options.dataDir, { readOnly: false });
+if (options.cluster) prepareReplica(store, options.cluster.stream); // before the writer reads the store's meta
 const writer = new StoreWriter(store);
+const replica = options.cluster ? new LogReplica(store, writer, options.cluster, (msg) => send(msg)) : undefined;
 let queue: WriterRequest[] = [];
 let scheduled = false;
 
-port.on('message', (msg: Uint8Array | 'close' | 'crash') => {
+port.on('message', (msg: Uint8Array | 'close' | 'crash' | LogEndQuery) => {
   if (msg === 'crash') process.exit(1); // fault injection: ends this thread only
   if (msg === 'close') {
-    void store.root.flushed.then(() => store.close()).then(() => port.postMessage('closed'));
+    void (replica?.close() ?? Promise.resolve())
+      .then(() => store.root.flushed)
+      .then(() => store.close())
+      .then(() => port.postMessage('closed'));
+    return;
+  }
+  if (!(msg instanceof Uint8Array)) {
+    replica!.logEnd().then(
+      (revision) => port.postMessage({ logEnd: msg.logEnd, revision } satisfies LogEndAnswer),
+      (err: unknown) => port.postMessage({ logEnd: msg.logEnd, error: wireOf(err) } satisfies LogEndAnswer),
+    );
     return;
   }
   queue.push(...unpack<WriterRequest[]>(msg));
@@ -46,22 +77,24 @@ function drain(): void {
   scheduled = false;
   const batch = queue;
   queue = [];
+  if (replica) return replica.submit(batch);
   const results = writer.applyBatch(batch.map((r) => r[1]));
-  const reply: WriterReply = { changes: [], answers: [] };
-  for (let i = 0; i < batch.length; i++) {
-    const r = results[i]!;
-    if (r.ok) {
-      reply.changes.push(r.change);
-      reply.answers.push([batch[i]![0], { ok: true, value: r.value, revision: r.change.revision }]);
-    } else {
-      reply.answers.push([batch[i]![0], r]);
-    }
-  }
+  const reply = replyOf(results, batch.map((r) => r[0]), writer.revision);
   // With overlappingSync the commit is visible now; `flushed` resolves once it is on disk. Only then do we answer.
-  void store.root.flushed.then(() => {
-    const bytes = packForTransfer(reply);
-    port.postMessage(bytes, [bytes.buffer]);
-  });
+  void store.root.flushed.then(() => send(reply));
+}
+
+/** Replies go packed (transferred, not cloned); status messages are small objects. */
+function send(msg: WriterReply | object): void {
+  if (!('answers' in msg)) return port.postMessage(msg);
+  const bytes = packForTransfer(msg);
+  port.postMessage(bytes, [bytes.buffer]);
+}
+
+function wireOf(err: unknown): WireError {
+  const e = toPermioError(err);
+  return { ok: false, status: e.status, message: e.message };
 }
 
 port.postMessage({ ready: true, revision: writer.revision } satisfies WriterReady);
+replica?.start();

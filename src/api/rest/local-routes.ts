@@ -1,10 +1,12 @@
 // The REST routes that are not RPCs: `/healthz` and `/metrics`, the docs pages, the operator's `/debug/*` actions.
 import { Errors } from '../../errors.js';
 import { METRICS_CONTENT_TYPE, renderMetrics } from '../../metrics.js';
+import type { HealthReport } from '../../service/health.js';
 import type { Routable } from './router.js';
 
-/** A local route's answer (200). */
+/** A local route's answer (200 unless `status` says otherwise). */
 export interface LocalAnswer {
+  readonly status?: number;
   readonly contentType: string;
   readonly body: string;
 }
@@ -22,15 +24,14 @@ export interface StaticPages {
 }
 
 export interface LocalRouteOptions {
-  /** Whether the server is ready (`/healthz` 200) or not (503). */
-  healthy: () => boolean;
+  /** What `/healthz` says (200 when ready, else 503); undefined while starting or stopping. */
+  health: () => HealthReport | undefined;
   pages?: StaticPages;
   /** Operator-only `POST` actions by path (fault injection; absent in normal runs). */
   debugActions?: Readonly<Record<string, () => void | Promise<void>>>;
 }
 
 const JSON_TYPE = 'application/json';
-const SERVING: LocalAnswer = { contentType: JSON_TYPE, body: '{"status":"SERVING"}' };
 const EMPTY: LocalAnswer = { contentType: JSON_TYPE, body: '{}' };
 
 /** `/healthz`, `/metrics`, the pages and the debug actions as rows of the REST route table. */
@@ -40,8 +41,9 @@ export function localRoutes(opts: LocalRouteOptions): LocalRoute[] {
       method: 'GET',
       path: '/healthz',
       answer: () => {
-        if (!opts.healthy()) throw Errors.unavailable('starting or stopping');
-        return SERVING;
+        const health = opts.health();
+        if (health === undefined) throw Errors.unavailable('starting or stopping');
+        return { status: health.ready ? 200 : 503, contentType: JSON_TYPE, body: JSON.stringify(health.body) };
       },
     },
     { method: 'GET', path: '/metrics', answer: async () => ({ contentType: METRICS_CONTENT_TYPE, body: await renderMetrics() }) },
