@@ -1,6 +1,7 @@
 // The REST front end against a fake service object: real uWS server on port 0, real HTTP (fetch).
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { startRestServer, type RestServer } from '../../src/api/rest/app.js';
+import { healthReport } from '../../src/service/health.js';
 import type { ServiceLike } from '../../src/api/service-port.js';
 import { Errors } from '../../src/errors.js';
 import { Answer } from '../../src/service/answer.js';
@@ -47,7 +48,7 @@ beforeAll(async () => {
     service: fake,
     port: 0,
     host: '127.0.0.1',
-    healthy: () => ready,
+    health: () => healthReport(ready),
     pages: { '/page': { contentType: 'text/plain; charset=utf-8', body: () => 'a page' } },
     debugActions: { '/debug/fault': () => void faults++ },
   });
@@ -143,7 +144,7 @@ describe('local routes', () => {
 
 describe('shutdown', () => {
   test('close() resolves only once the in-flight request is answered', async () => {
-    const other = await startRestServer({ service: fake, port: 0, host: '127.0.0.1', healthy: () => true });
+    const other = await startRestServer({ service: fake, port: 0, host: '127.0.0.1', health: () => healthReport(true) });
     let release!: () => void;
     let reached!: () => void;
     const atService = new Promise<void>((r) => (reached = r));
