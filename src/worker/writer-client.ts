@@ -54,7 +54,7 @@ export class WriterClient {
     options: WriterOptions,
     feed: ChangeFeed,
     onRestart: (revision: number) => void,
-    onFatal: (reason: string) => void = () => {},
+    onFatal: (reason: string) => void,
   ): Promise<WriterClient> {
     const client = new WriterClient(options, feed, onRestart, onFatal);
     feed.advance(await client.spawn());

@@ -11,7 +11,7 @@ import { appendEntry, EntryIds } from '../store/log/log-publisher.js';
 import { LogFollower, type LogEntry } from '../store/log/log-follower.js';
 import { packEntry } from '../store/log/log-codec.js';
 import { COMMANDS_PER_ENTRY, revisionOf, seqOfRevision } from '../store/log/log-revisions.js';
-import { checkReplicaOf } from '../store/log/replica-identity.js';
+import { checkReplicaOf, ReplicaMismatch } from '../store/log/replica-identity.js';
 import type { WriterReply, WriterRequest } from './writer-thread.js';
 
 /** One log entry: one node's group commit; `id` is also its JetStream dedup id. */
@@ -138,7 +138,7 @@ export class LogReplica {
         this.streamEnd = state.lastSeq;
         break;
       } catch (err) {
-        if ((err as Error).name === 'ReplicaMismatch') return this.post({ fatal: (err as Error).message });
+        if (err instanceof ReplicaMismatch) return this.post({ fatal: err.message });
         await new Promise((r) => setTimeout(r, ATTACH_RETRY_MS));
       }
     }
