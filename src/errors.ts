@@ -90,5 +90,10 @@ export const Errors = {
       'retry-after': String(retryAfterSeconds),
     }),
   unavailable: (why: string) => new PermioError(503, `Unavailable: ${why}`),
+  /** Cluster mode (SPEC §7): this node has not applied the asked revision in time; both are tokens. */
+  revisionNotApplied: (wanted: string, applied: string) =>
+    new PermioError(503, `Unavailable: this node has not applied revision ${wanted} yet`, [
+      { revision_wanted: wanted, revision_applied: applied },
+    ]),
   internal: () => new PermioError(500, 'Internal error'),
 };

@@ -9,12 +9,15 @@ import type { CheckPool } from '../worker/pool.js';
 import type { WriterClient } from '../worker/writer-client.js';
 import type { Authenticator } from './auth.js';
 import { CheckCache } from './check-cache.js';
+import { LogWaits } from './log-waits.js';
 
 export class ServiceContext {
   private readonly projectCache = new Map<string, ProjectRecord>();
   private readonly limitCache = new Map<string, number>();
   /** Recent check answers; a change bumps the versions it affects when the feed dispatches it. */
   readonly checkCache: CheckCache;
+  /** Cluster mode: waits for revisions this node has not applied yet, and for the log's end. */
+  readonly logWaits: LogWaits;
 
   constructor(
     readonly config: Config,
@@ -26,6 +29,8 @@ export class ServiceContext {
     private readonly limitOfOrg: (orgId: string) => number,
   ) {
     this.checkCache = new CheckCache(config.checkCacheChars);
+    const logEnd = config.cluster ? () => writer.logEnd() : undefined;
+    this.logWaits = new LogWaits(feed, logEnd, config.consistencyWaitMs, (revision) => revision.toString(36));
   }
 
   /** Drops every cache (after the writer restarted: a write may have committed without its change dispatched). */

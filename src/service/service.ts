@@ -14,37 +14,45 @@ import type { CallLog, CallRecord } from './call-log.js';
 /** Resolves to the response body (JSON text for pre-encoded operations, e.g. Check) or an `Answer` with headers. */
 type Operation = (ctx: ServiceContext, caller: Caller, input: Input) => Promise<unknown>;
 
+/**
+ * A write: in cluster mode it is validated only once this node has applied everything the log held when the call
+ * began, so it sees every write acknowledged before it on any node (single node: at once).
+ */
+function write(op: Operation): Operation {
+  return (ctx, caller, input) => ctx.logWaits.current().then(() => op(ctx, caller, input));
+}
+
 /** RPC name → operation (names as in SPEC §6 and the protos; how each is served is in `api/operations.ts`). */
 const OPERATIONS: Readonly<Record<string, Operation>> = {
-  CreatePermission: perms.createPermission,
+  CreatePermission: write(perms.createPermission),
   GetPermission: perms.getPermission,
-  UpdatePermission: perms.updatePermission,
+  UpdatePermission: write(perms.updatePermission),
   ListPermissions: perms.listPermissions,
-  DeletePermission: perms.deletePermission,
-  CreateRole: perms.createRole,
+  DeletePermission: write(perms.deletePermission),
+  CreateRole: write(perms.createRole),
   GetRole: perms.getRole,
-  UpdateRole: perms.updateRole,
+  UpdateRole: write(perms.updateRole),
   ListRoles: perms.listRoles,
-  DeleteRole: perms.deleteRole,
-  Grant: grants.grant,
-  Revoke: grants.revoke,
+  DeleteRole: write(perms.deleteRole),
+  Grant: write(grants.grant),
+  Revoke: write(grants.revoke),
   ListGrants: grants.listGrants,
   Check: check,
-  CreateOrganisation: orgs.createOrganisation,
+  CreateOrganisation: write(orgs.createOrganisation),
   GetOrganisation: orgs.getOrganisation,
   ListOrganisations: orgs.listOrganisations,
-  UpdateOrganisation: orgs.updateOrganisation,
-  CreateProject: orgs.createProject,
+  UpdateOrganisation: write(orgs.updateOrganisation),
+  CreateProject: write(orgs.createProject),
   ListProjects: orgs.listProjects,
-  DeleteProject: orgs.deleteProject,
-  CreateApiKey: orgs.createApiKey,
+  DeleteProject: write(orgs.deleteProject),
+  CreateApiKey: write(orgs.createApiKey),
   ListApiKeys: orgs.listApiKeys,
-  InvalidateApiKey: orgs.invalidateApiKey,
-  AddUser: orgs.addUser,
+  InvalidateApiKey: write(orgs.invalidateApiKey),
+  AddUser: write(orgs.addUser),
   ListUsers: orgs.listUsers,
-  RemoveUser: orgs.removeUser,
-  CreateInvitation: orgs.createInvitation,
-  AcceptInvitation: orgs.acceptInvitation,
+  RemoveUser: write(orgs.removeUser),
+  CreateInvitation: write(orgs.createInvitation),
+  AcceptInvitation: write(orgs.acceptInvitation),
   ListApiLogs: listApiLogs,
 };
 

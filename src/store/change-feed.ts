@@ -149,4 +149,23 @@ export class ChangeFeed {
     if (revision <= this.current) return Promise.resolve();
     return new Promise((resolve) => this.waiters.push({ revision, resolve }));
   }
+
+  /** Resolves to true once `applied` ≥ `revision`, or to false after `ms` (and then forgets the waiter). */
+  reachedWithin(revision: number, ms: number): Promise<boolean> {
+    if (revision <= this.current) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const waiter = {
+        revision,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve(true);
+        },
+      };
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        resolve(false);
+      }, ms);
+      this.waiters.push(waiter);
+    });
+  }
 }

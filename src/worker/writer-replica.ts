@@ -8,6 +8,7 @@ import type { Store } from '../store/env.js';
 import type { StoreWriter, WriteResult } from '../store/writer.js';
 import { LogConnection } from '../store/log/log-connection.js';
 import { appendEntry, EntryIds } from '../store/log/log-publisher.js';
+import { retryOnLog } from '../store/log/log-retry.js';
 import { LogFollower, type LogEntry } from '../store/log/log-follower.js';
 import { packEntry } from '../store/log/log-codec.js';
 import { COMMANDS_PER_ENTRY, revisionOf, seqOfRevision } from '../store/log/log-revisions.js';
@@ -87,14 +88,10 @@ export class LogReplica {
     this.report();
   }
 
-  /** The revision the log ends at (fully consistent reads wait for it); rejects with 503 when NATS cannot say. */
+  /** The revision the log ends at (fully consistent reads and writes wait for it); rejects with 503 when NATS cannot say. */
   async logEnd(): Promise<number> {
-    try {
-      const { lastSeq } = await this.conn.streamState();
-      return revisionOf(lastSeq, COMMANDS_PER_ENTRY - 1);
-    } catch {
-      throw Errors.unavailable('the write log (NATS) is unreachable');
-    }
+    const { lastSeq } = await retryOnLog(this.conn, () => this.conn.streamState(), 'the write log (NATS) did not say where it ends in time');
+    return lastSeq === 0 ? 0 : revisionOf(lastSeq, COMMANDS_PER_ENTRY - 1);
   }
 
   /** Publishes the queued requests; each is answered once applied here, or failed (503) within the write budget. */

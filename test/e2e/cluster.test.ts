@@ -81,21 +81,22 @@ describe('three nodes on one nats-server', () => {
   });
 
   it('objects and grants written on any node are identical on every node, and every node answers checks from them', async () => {
+    // each write is validated after its node applied the log as it was when the write came in: no waiting in between
     const orgId = ok(await a.api.post('/v1/organisations', { name: 'Acme', user_id: 'owner' })).organisation.id;
     ok(await b.api.post(`/v1/organisations/${orgId}/projects`, { name: 'app' }));
     const ref = { organisation_id: orgId, project_name: 'app' };
-    await until(async () => ((await c.api.get(`/v1/permissions?organisation_id=${orgId}&project_name=app`)).status === 200 ? true : undefined), 'the project on c');
     const read = ok(await c.api.post('/v1/permissions', { ...ref, name: 'read', description: 'Read' }));
-    await until(async () => ((await a.api.get(`/v1/permissions/${read.id}?organisation_id=${orgId}&project_name=app`)).status === 200 ? true : undefined), 'the permission on a');
     const role = ok(await a.api.post('/v1/roles', { ...ref, name: 'reader', description: '', permissions: [read.id] }));
-    ok(await a.api.post(`/v1/organisations/${orgId}/users`, { user_id: 'alice', email: 'alice@example.com' }));
+    ok(await b.api.post(`/v1/organisations/${orgId}/users`, { user_id: 'alice', email: 'alice@example.com' }));
     ok(await c.api.post(`/v1/organisations/${orgId}/apikeys`, { name: 'ci', project_name: 'app' }));
-    await until(async () => ((await b.api.get(`/v1/roles/${role.id}?organisation_id=${orgId}&project_name=app`)).status === 200 ? true : undefined), 'the role on b');
     ok(await b.api.post('/v1/grants', { ...ref, user_id: 'alice', resource_uri: '/teams/eng', roles: ['reader'] }));
     ok(await c.api.post('/v1/grants', { ...ref, user_id: 'bob', resource_uri: '/teams/ops/', permissions: ['read'] }));
+    ok(await a.api.patch(`/v1/permissions/${read.id}`, { ...ref, description: 'Read it' }));
 
     const state = (await converged(nodes, orgId, ['alice', 'bob'])) as any;
     expect(state.per_project.app.grants.alice).toEqual([{ user_id: 'alice', resource_uri: '/teams/eng', permissions: [], roles: [role.id] }]);
+    expect(state.per_project.app.permissions[0]).toMatchObject({ id: read.id, description: 'Read it' });
+    expect(state.users.map((u: any) => u.id)).toEqual(['owner', 'alice']);
     expect(state.api_keys.map((k: any) => k.name)).toEqual(['ci']);
     for (const n of nodes) {
       expect(ok(await check(n.api, ref, 'alice', '/teams/eng/app1')).passed, n.id).toBe(true);

@@ -1,5 +1,5 @@
 // The NATS connection of the write log: connects (and reconnects) for ever, creates the stream if missing, says whether it is usable.
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { connect, errors, type NatsConnection } from '@nats-io/transport-node';
 import {
   jetstream,
   jetstreamManager,
@@ -166,7 +166,7 @@ export class LogConnection {
 
   /** The stream's current bounds; rejects when NATS or the stream cannot answer. */
   async streamState(): Promise<StreamState> {
-    if (!this.up) throw new Error('not connected');
+    if (!this.up) throw new errors.ConnectionError('not connected');
     const info: StreamInfo = await this.jsm.streams.info(this.options.stream);
     return { created: info.created, firstSeq: info.state.first_seq, lastSeq: info.state.last_seq };
   }
