@@ -25,6 +25,11 @@ export interface Config {
   readonly checkCacheChars: number;
   /** PERMIO_FAULT_INJECTION=1 enables operator-only `POST /debug/crash/*` routes (tests of crash recovery). */
   readonly faultInjection: boolean;
+  /**
+   * Tests only — PERMIO_TEST_CLOCK=1: the server's clock stands still (from its start time) and the operator moves it
+   * with `POST /debug/clock?advance_ms=N`, so tests of time (updated_at, rate limits, expiry) need no sleeps.
+   */
+  readonly testClock: boolean;
   /** Started by `npm start` (npm sets `npm_lifecycle_event`): the server stops if npm, its parent, dies. */
   readonly underNpmStart: boolean;
   /** Cluster mode (SPEC §12): the shared write log in NATS JetStream; undefined without PERMIO_NATS_URL (one node). */
@@ -115,6 +120,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     defaultPlan: plan,
     logLevel: level,
     faultInjection: env.PERMIO_FAULT_INJECTION === '1',
+    testClock: env.PERMIO_TEST_CLOCK === '1',
     underNpmStart: env.npm_lifecycle_event === 'start',
     cluster: readCluster(env),
     consistencyWaitMs: readNumber(env, 'PERMIO_CONSISTENCY_WAIT_MS', DEFAULTS.consistencyWaitMs, 0, 3_600_000),

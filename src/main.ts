@@ -1,6 +1,8 @@
 // Wires config → store → writer → check pool → service → REST and gRPC; owns the shutdown order.
 import path from 'node:path';
+import { useManualClock } from './clock.js';
 import { loadConfig } from './config.js';
+import { Errors } from './errors.js';
 import { resolveAdminKey } from './admin-key.js';
 import { log, setLogLevel } from './log.js';
 import { DATA_FILE, openStore } from './store/env.js';
@@ -22,6 +24,7 @@ import { healthReport } from './service/health.js';
 async function main(): Promise<void> {
   const config = loadConfig();
   setLogLevel(config.logLevel);
+  const advanceClock = config.testClock ? useManualClock(Date.now()) : undefined; // before anything reads the time
   const admin = resolveAdminKey(config.adminKey, config.dataDir);
 
   const feed = new ChangeFeed();
@@ -70,13 +73,16 @@ async function main(): Promise<void> {
         config.cluster && { nodeId: config.cluster.nodeId, status: writer.replica, revisionApplied: feed.applied.toString(36) },
       ),
     pages: docsPages(),
-    debugActions: config.faultInjection
-      ? {
-          '/debug/crash/check-worker/0': () => pool.crash(0),
-          '/debug/crash/check-worker/1': () => pool.crash(1),
-          '/debug/crash/writer': () => writer.crash(),
-        }
-      : undefined,
+    debugActions: {
+      ...(config.faultInjection
+        ? {
+            '/debug/crash/check-worker/0': () => pool.crash(0),
+            '/debug/crash/check-worker/1': () => pool.crash(1),
+            '/debug/crash/writer': () => writer.crash(),
+          }
+        : {}),
+      ...(advanceClock ? { '/debug/clock': clockAction(advanceClock) } : {}),
+    },
   });
   const grpc = await startGrpcServer({ service, port: config.grpcPort });
   ready = true;
@@ -107,6 +113,15 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void shutdown('SIGINT'));
   if (config.underNpmStart) watchLauncher(() => void shutdown('launcher exited'));
   watchIpcLauncher(() => void shutdown('launcher exited'));
+}
+
+/** `POST /debug/clock?advance_ms=N` (test clock only): moves the server's clock forward by N ms. */
+function clockAction(advance: (ms: number) => void): (query: URLSearchParams) => void {
+  return (query) => {
+    const ms = Number(query.get('advance_ms'));
+    if (!Number.isSafeInteger(ms) || ms <= 0) throw Errors.invalidField('advance_ms', 'must be a positive integer (milliseconds)');
+    advance(ms);
+  };
 }
 
 const LAUNCHER_POLL_MS = 500;

@@ -1,5 +1,6 @@
 // The API call log: every external call, buffered and written in batches through the writer, off the hot path.
 import type { Config } from '../config.js';
+import { now } from '../clock.js';
 import { log } from '../log.js';
 import type { ApiLogRecord } from '../store/records.js';
 import type { WriterClient } from '../worker/writer-client.js';
@@ -75,7 +76,7 @@ export class CallLog {
       return;
     }
     this.buffer.push({
-      time: new Date().toISOString(),
+      time: new Date(now()).toISOString(),
       organisation_id: orgId,
       actor: call.caller.keyId,
       transport: call.transport,

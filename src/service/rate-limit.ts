@@ -2,6 +2,7 @@
 import { Errors } from '../errors.js';
 import type { Plan } from '../config.js';
 import type { Caller } from './caller.js';
+import * as clock from '../clock.js';
 
 /** Requests per minute by plan; enterprise uses the organisation's own limit, 0 = unlimited. */
 export const PLAN_LIMITS: Readonly<Record<Exclude<Plan, 'enterprise'>, number>> = { free: 100, pro: 1000 };
@@ -30,7 +31,7 @@ export class RateLimiter {
    * Takes one token for the caller's key. Returns the rate-limit headers for a limited key
    * (undefined when unlimited); throws 429 with `Retry-After` when the bucket is empty.
    */
-  admit(caller: Caller, now = Date.now()): RateHeaders | undefined {
+  admit(caller: Caller, now = clock.now()): RateHeaders | undefined {
     if (caller.organisationId === undefined) return undefined; // the operator key is never limited
     const limit = this.limitOf(caller.organisationId);
     if (limit <= 0) return undefined;

@@ -5,6 +5,7 @@ import { Errors, fromWire, PermioError } from '../errors.js';
 import { observeWriterBatch } from '../metrics.js';
 import { log } from '../log.js';
 import { stampCommand, type CommandBody } from '../store/commands.js';
+import { now } from '../clock.js';
 import type { ChangeFeed } from '../store/change-feed.js';
 import { packForTransfer, unpack } from './thread-codec.js';
 import type { ReplicaStatus } from './writer-replica.js';
@@ -109,7 +110,7 @@ export class WriterClient {
     if (this.closing) return Promise.reject(Errors.unavailable('shutting down'));
     const id = this.nextId++;
     if (this.outbox.length === 0) setImmediate(() => this.flushOutbox());
-    this.outbox.push([id, stampCommand(body)]);
+    this.outbox.push([id, stampCommand(body, now())]);
     return new Promise((resolve, reject) => this.pending.set(id, { sentAt: performance.now(), resolve, reject }));
   }
 

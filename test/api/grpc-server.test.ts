@@ -53,6 +53,19 @@ class FakeService implements ServiceLike {
 }
 
 const fake = new FakeService();
+
+/** Makes the next call wait at the service: `reached` once it is there, `release(value)` answers it. */
+function holdAnswers(): { reached: Promise<void>; release: (value: unknown) => void } {
+  let arrived!: () => void;
+  let release!: (value: unknown) => void;
+  const reached = new Promise<void>((r) => (arrived = r));
+  const answer = new Promise<unknown>((r) => (release = r));
+  fake.answer = () => {
+    arrived();
+    return answer;
+  };
+  return { reached, release };
+}
 const internalErrors: { rpc: string; cause: unknown }[] = [];
 let server: GrpcServer;
 let client: GrpcClient;
@@ -288,18 +301,12 @@ describe('limits and deadlines', () => {
   });
 
   test('past the deadline the client gets DEADLINE_EXCEEDED and the server stays healthy', async () => {
-    let finished!: () => void;
-    const done = new Promise<void>((resolve) => (finished = resolve));
-    fake.answer = () =>
-      new Promise((resolve) =>
-        setTimeout(() => {
-          resolve({});
-          finished();
-        }, 300),
-      );
+    // the service answers only once the client has given up: the late answer must go nowhere, harmlessly
+    const held = holdAnswers();
     const res = await client.call('ListRoles', {}, { deadlineMs: 50 });
     expect(res.code).toBe(grpc.status.DEADLINE_EXCEEDED);
-    await done;
+    await held.reached;
+    held.release({ roles: [], next_page_token: '', total_items: 0 });
     fake.answer = async () => ({ roles: [], next_page_token: '', total_items: 0 });
     expect((await client.call('ListRoles')).code).toBe(grpc.status.OK);
   });
@@ -380,10 +387,15 @@ describe('shutdown', () => {
   test('close() lets an in-flight call finish, then stops serving', async () => {
     const other = await startGrpcServer({ service: fake, port: 0, host: '127.0.0.1' });
     const c = grpcClient(`127.0.0.1:${other.port}`, 'perms_api_good');
-    fake.answer = () => new Promise((resolve) => setTimeout(() => resolve({ roles: [], next_page_token: '', total_items: 0 }), 200));
+    const held = holdAnswers();
     const inFlight = c.call('ListRoles');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    await other.close();
+    await held.reached; // the call is with the service: in flight, whatever the machine's load
+    let isClosed = false;
+    const closed = other.close().then(() => (isClosed = true));
+    await new Promise((r) => setImmediate(r));
+    expect(isClosed).toBe(false); // still waiting for the call
+    held.release({ roles: [], next_page_token: '', total_items: 0 });
+    await closed;
     expect((await inFlight).code).toBe(grpc.status.OK);
     expect((await c.call('ListRoles', {}, { deadlineMs: 1000 })).code).toBe(grpc.status.UNAVAILABLE);
     c.close();

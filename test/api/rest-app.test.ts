@@ -133,7 +133,7 @@ describe('local routes', () => {
 
   test('a debug action is operator-only: 401 without a key, 403 for another key, 200 for the operator', async () => {
     expectError(await client(base).post('/debug/fault'), 401);
-    expectError(await client(base, 'org').post('/debug/fault'), 403, ['inject faults']);
+    expectError(await client(base, 'org').post('/debug/fault'), 403, ['only the operator key']);
     const before = faults;
     const ok = await client(base, 'op').post('/debug/fault');
     expect(ok.status).toBe(200);

@@ -1,14 +1,16 @@
-// Rate limits per organisation plan, counted per API key (SPEC §5), over real HTTP.
+// Rate limits per organisation plan, counted per API key (SPEC §5), over real HTTP. The server runs on the test
+// clock: budgets refill only when the test moves time, so no count depends on how fast the machine is.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../helpers/server.js';
 import { client } from '../helpers/http.js';
+import { expectError } from '../helpers/expect-api.js';
 import { grpcClient } from '../helpers/grpc-client.js';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 
 let server: RunningServer;
 
 beforeAll(async () => {
-  server = await startServer();
+  server = await startServer({ env: { PERMIO_TEST_CLOCK: '1' } });
 });
 
 afterAll(async () => {
@@ -53,8 +55,15 @@ describe('rate limits', () => {
     expect(limited.status).toBe(429);
     expect(limited.body.error.code).toBe(429);
     expect(limited.body.error.message).toMatch(/^Rate limit exceeded\. Please retry after \d+ seconds\.$/);
-    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(limited.headers.get('retry-after')).toBe('1'); // one token every 600 ms
     expect(limited.headers.get('x-ratelimit-remaining')).toBe('0');
+    expect(limited.headers.get('x-ratelimit-reset')).toBe('60');
+
+    // A minute later the budget is full again.
+    expect((await client(server.httpUrl, server.adminKey).post('/debug/clock?advance_ms=60000')).status).toBe(200);
+    const refilled = await api.get('/v1/permissions?project_name=default');
+    expect(refilled.status).toBe(200);
+    expect(refilled.headers.get('x-ratelimit-remaining')).toBe('99');
 
     // Counted per key: a second key of the same organisation has its own budget.
     const admin = client(server.httpUrl, server.adminKey);
@@ -84,6 +93,16 @@ describe('rate limits', () => {
       expect((await api.get('/v1/permissions?project_name=default')).status).toBe(429);
     } finally {
       rpc.close();
+    }
+  });
+
+  it('the test clock moves only for the operator, by a positive whole number of milliseconds', async () => {
+    const { api } = await orgWithKey('enterprise', { rate_limit_per_minute: 1 });
+    expectError(await client(server.httpUrl).post('/debug/clock?advance_ms=1000'), 401);
+    expectError(await api.post('/debug/clock?advance_ms=1000'), 403);
+    const admin = client(server.httpUrl, server.adminKey);
+    for (const bad of ['', '?advance_ms=', '?advance_ms=-5', '?advance_ms=0', '?advance_ms=1.5', '?advance_ms=abc']) {
+      expectError(await admin.post(`/debug/clock${bad}`), 400, ['advance_ms']);
     }
   });
 

@@ -34,6 +34,8 @@ export interface CallOptions {
   /** Raw `authorization` value instead of `Bearer <key>`. */
   authorization?: string;
   deadlineMs?: number;
+  /** Extra metadata. */
+  metadata?: Record<string, string>;
 }
 
 /** A client of both Permio services at `address`, authenticating with `key` (`Bearer <key>`). */
@@ -55,6 +57,7 @@ export function grpcClient(address: string, key?: string) {
     const k = opts.key === undefined ? key : opts.key;
     if (opts.authorization !== undefined) metadata.set('authorization', opts.authorization);
     else if (k !== undefined && k !== null) metadata.set('authorization', `Bearer ${k}`);
+    for (const [name, value] of Object.entries(opts.metadata ?? {})) metadata.set(name, value);
     const callOptions = opts.deadlineMs === undefined ? {} : { deadline: Date.now() + opts.deadlineMs };
     return new Promise((resolve) => {
       let initial = new grpc.Metadata();

@@ -111,12 +111,13 @@ const isTypeDefinition = (def: protoLoader.AnyDefinition): def is TypeDefinition
 
 /** The package definition with every `fileDescriptorProtos` replaced by the linked files. */
 function linked(pkg: protoLoader.PackageDefinition): protoLoader.PackageDefinition {
+  // every definition of one load shares the same descriptor buffers: decode each once (87 definitions share 3
+  // files here; decoding them per definition took ~0.3 s of every start)
+  const distinct = new Set(Object.values(pkg).filter(isTypeDefinition).flatMap((def) => def.fileDescriptorProtos));
   const files = new Map<string, FileProto>();
-  for (const def of Object.values(pkg).filter(isTypeDefinition)) {
-    for (const bytes of def.fileDescriptorProtos) {
-      const file = FileDescriptorProto.toObject(FileDescriptorProto.decode(bytes)) as FileProto;
-      files.set(file.name, file);
-    }
+  for (const bytes of distinct) {
+    const file = FileDescriptorProto.toObject(FileDescriptorProto.decode(bytes)) as FileProto;
+    files.set(file.name, file);
   }
   const types = new Map<string, FileProto>();
   for (const file of files.values()) indexTypes(file, types);

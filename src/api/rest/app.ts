@@ -126,11 +126,11 @@ export function startRestServer(opts: RestOptions): Promise<RestServer> {
   /** A local route: authentication only where it is operator-only; no rate limit, no call log. */
   function serveLocal(x: Exchange, route: LocalRoute): void {
     try {
-      if (route.operatorOnly !== undefined) {
+      if (route.operatorOnly) {
         const caller = service.authenticate(x.authorization === '' ? undefined : x.authorization);
-        if (caller.kind !== 'operator') throw Errors.forbidden(`only the operator key may ${route.operatorOnly}`);
+        if (caller.kind !== 'operator') throw Errors.forbidden(`only the operator key may call ${route.path}`);
       }
-      const answer = route.answer();
+      const answer = route.answer(new URLSearchParams(x.query));
       if (!(answer instanceof Promise)) return send(x.res, x, answer.status ?? 200, answer.contentType, answer.body);
       answer.then(
         (a) => send(x.res, x, a.status ?? 200, a.contentType, a.body),

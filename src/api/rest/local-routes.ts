@@ -13,9 +13,10 @@ export interface LocalAnswer {
 
 /** A route of the REST table that no RPC transcodes. Thrown errors are rendered like the API's. */
 export interface LocalRoute extends Routable {
-  /** Unset: no key is needed. Set: only the operator key may call it (401 / 403), and this says what for the 403. */
-  readonly operatorOnly?: string;
-  readonly answer: () => LocalAnswer | Promise<LocalAnswer>;
+  /** Only the operator key may call it (401 / 403); otherwise no key is needed. */
+  readonly operatorOnly: boolean;
+  /** The answer, given the query parameters (`?advance_ms=1000`). */
+  readonly answer: (query: URLSearchParams) => LocalAnswer | Promise<LocalAnswer>;
 }
 
 /** Pages served without authentication, by path. */
@@ -27,8 +28,8 @@ export interface LocalRouteOptions {
   /** What `/healthz` says (200 when ready, else 503); undefined while starting or stopping. */
   health: () => HealthReport | undefined;
   pages?: StaticPages;
-  /** Operator-only `POST` actions by path (fault injection; absent in normal runs). */
-  debugActions?: Readonly<Record<string, () => void | Promise<void>>>;
+  /** Operator-only `POST` actions by path (fault injection, the test clock; absent in normal runs). */
+  debugActions?: Readonly<Record<string, (query: URLSearchParams) => void | Promise<void>>>;
 }
 
 const JSON_TYPE = 'application/json';
@@ -40,19 +41,20 @@ export function localRoutes(opts: LocalRouteOptions): LocalRoute[] {
     {
       method: 'GET',
       path: '/healthz',
+      operatorOnly: false,
       answer: () => {
         const health = opts.health();
         if (health === undefined) throw Errors.unavailable('starting or stopping');
         return { status: health.ready ? 200 : 503, contentType: JSON_TYPE, body: JSON.stringify(health.body) };
       },
     },
-    { method: 'GET', path: '/metrics', answer: async () => ({ contentType: METRICS_CONTENT_TYPE, body: await renderMetrics() }) },
+    { method: 'GET', path: '/metrics', operatorOnly: false, answer: async () => ({ contentType: METRICS_CONTENT_TYPE, body: await renderMetrics() }) },
   ];
   for (const [path, page] of Object.entries(opts.pages ?? {})) {
-    routes.push({ method: 'GET', path, answer: () => ({ contentType: page.contentType, body: page.body() }) });
+    routes.push({ method: 'GET', path, operatorOnly: false, answer: () => ({ contentType: page.contentType, body: page.body() }) });
   }
   for (const [path, action] of Object.entries(opts.debugActions ?? {})) {
-    routes.push({ method: 'POST', path, operatorOnly: 'inject faults', answer: async () => (await action(), EMPTY) });
+    routes.push({ method: 'POST', path, operatorOnly: true, answer: async (query) => (await action(query), EMPTY) });
   }
   return routes;
 }
