@@ -1,5 +1,5 @@
 // `npm run bench`: the engine in-process, REST and gRPC under load, durable writes, cold start and scaling with workers,
-// each beside a baseline from the same run. `--only=engine|rest|grpc|writes|cold|scaling` runs one section;
+// each beside a baseline from the same run. `--only=engine|rest|grpc|writes|cold|scaling|cluster` runs one section;
 // `--only=ab --against=DIR [--rounds=N]` compares this build's REST check with another build's (DIR: its `dist`);
 // `--duration=S` sets seconds per load figure (default 10 for REST, 5 for the later sections);
 // `--server-cpu-prof` writes the server's CPU profiles to $TMPDIR/permio-bench-profiles (summarise them with
@@ -13,6 +13,7 @@ import { formatMixRows, formatWriteRows, runWritesBench } from './writes.bench.j
 import { formatWriterCapacityRows, runWriterCapacityBench } from './writer-capacity.bench.js';
 import { formatColdRows, runColdStartBench } from './cold-start.bench.js';
 import { formatScalingRows, runScalingBench } from './scaling.bench.js';
+import { formatClusterRows, runClusterBench } from './cluster.bench.js';
 import { PROFILE_DIR } from './processes.js';
 
 function arg(name: string, fallback: number): number {
@@ -109,6 +110,15 @@ async function main(): Promise<void> {
     console.log(`## Scaling with check workers (REST 10×10, autocannon ${s.connections} connections rotating over ${projects.join(', ')}; answer cache off; ${s.durationSec} s per figure)\n`);
     console.log(formatScalingRows(rows));
     console.log('\n¹ autocannon reports whole milliseconds.\n');
+  }
+  if (!only || only === 'cluster') {
+    const c = { durationSec: sectionSec, connections: load.connections, workers: load.workers };
+    console.log(`## Cluster mode: 3 nodes on one nats-server (JetStream, file storage) vs a single node, same box (${c.durationSec} s per figure)\n`);
+    console.log(formatClusterRows(await runClusterBench(c)));
+    console.log(
+      '\n¹ autocannon reports whole milliseconds for the load rows; lag rows are measured per grant (a check loop on B after the 200 on A).' +
+        '\n² the Permio processes measured (a single node; the three nodes and nats-server for cluster writes; the one node for cluster checks).\n',
+    );
   }
 }
 

@@ -64,7 +64,7 @@ async function writerMetrics(base: string): Promise<WriterMetrics> {
 }
 
 /** Grant requests on unique URIs: autocannon replaces `[<id>]` per request (`idReplacement`). */
-function writeLoad(base: string, ds: Dataset, connections: number, durationSec: number, rate?: number): autocannon.Options {
+export function writeLoad(base: string, ds: Dataset, connections: number, durationSec: number, rate?: number): autocannon.Options {
   return {
     url: `${base}/v1/grants`,
     method: 'POST',
@@ -85,7 +85,7 @@ function writeLoad(base: string, ds: Dataset, connections: number, durationSec: 
   };
 }
 
-function checkLoad(base: string, ds: Dataset, connections: number, durationSec: number): autocannon.Options {
+export function checkLoad(base: string, ds: Dataset, connections: number, durationSec: number): autocannon.Options {
   return {
     url: `${base}/v1/check`,
     method: 'POST',
@@ -96,7 +96,7 @@ function checkLoad(base: string, ds: Dataset, connections: number, durationSec: 
   };
 }
 
-function ok(name: string, r: AutocannonSummary): AutocannonSummary {
+export function noErrors(name: string, r: AutocannonSummary): AutocannonSummary {
   if (r.non2xx || r.errors) throw new Error(`${name}: ${r.non2xx} non-2xx, ${r.errors} errors of ${r.total}`);
   return r;
 }
@@ -119,7 +119,7 @@ export async function runWritesBench(o: WritesOptions): Promise<{ writes: WriteR
     for (const connections of WRITE_CONNECTIONS) {
       const before = await writerMetrics(base);
       const m = await measure(writeLoad(base, ds, connections, o.durationSec));
-      const r = ok('writes', m.results[0]!);
+      const r = noErrors('writes', m.results[0]!);
       const after = await writerMetrics(base);
       const commits = after.commits - before.commits;
       writes.push({
@@ -140,7 +140,7 @@ export async function runWritesBench(o: WritesOptions): Promise<{ writes: WriteR
     // Checks alone before and after each mixed figure (the box is shared: rates drift); the dip is against their mean.
     const checksAlone = async () => {
       const m = await measure(checkLoad(base, ds, o.connections, o.durationSec));
-      const r = ok('checks', m.results[0]!);
+      const r = noErrors('checks', m.results[0]!);
       const row: MixRow = {
         scenario: `checks 1×1 alone (${o.connections} connections)`,
         checksPerSec: r.requestsPerSec,
@@ -158,8 +158,8 @@ export async function runWritesBench(o: WritesOptions): Promise<{ writes: WriteR
       [`checks + grants at ${int(PACED_WRITES_PER_SEC)}/s`, writeLoad(base, ds, PACED_CONNECTIONS, o.durationSec, PACED_WRITES_PER_SEC)],
     ] as const) {
       const m = await measure(checkLoad(base, ds, o.connections, o.durationSec), writeOptions);
-      const c = ok('checks', m.results[0]!);
-      const w = ok('writes', m.results[1]!);
+      const c = noErrors('checks', m.results[0]!);
+      const w = noErrors('writes', m.results[1]!);
       const next = await checksAlone();
       const reference = (alone.checksPerSec + next.checksPerSec) / 2;
       mix.push({

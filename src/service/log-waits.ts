@@ -1,5 +1,5 @@
 // Cluster mode's waits on the shared log (SPEC §7, §12): for a revision this node has not applied yet, and for
-// everything the log held when a call began (fully consistent reads; every write, before it is validated).
+// everything the log held when a call began (fully consistent reads; a write that found something missing).
 import { Errors } from '../errors.js';
 import type { ChangeFeed } from '../store/change-feed.js';
 
@@ -28,13 +28,17 @@ export class LogWaits {
     throw Errors.revisionNotApplied(this.token(revision), this.token(this.feed.applied));
   }
 
-  /**
-   * Resolves once this node has applied every entry the log held when this was called: then a write's validation
-   * sees every write acknowledged before it, on any node. Single node: at once.
-   */
+  /** Resolves once this node has applied every entry the log held when this was called. Single node: at once. */
   async current(): Promise<void> {
     if (this.logEnd === undefined) return;
     await this.applied(await this.endAfterNow());
+  }
+
+  /** Cluster mode: catches up with the log (as {@link current}); true if this node has now applied past `revision`. */
+  async advancedPast(revision: number): Promise<boolean> {
+    if (this.logEnd === undefined) return false;
+    await this.current();
+    return this.feed.applied > revision;
   }
 
   /**

@@ -1,5 +1,5 @@
 // The one service layer both transports call: authenticate, rate-limit, then run an operation by RPC name.
-import { Errors } from '../errors.js';
+import { Errors, PermioError } from '../errors.js';
 import type { Caller } from './caller.js';
 import type { ServiceContext } from './context.js';
 import type { RateHeaders, RateLimiter } from './rate-limit.js';
@@ -15,11 +15,21 @@ import type { CallLog, CallRecord } from './call-log.js';
 type Operation = (ctx: ServiceContext, caller: Caller, input: Input) => Promise<unknown>;
 
 /**
- * A write: in cluster mode it is validated only once this node has applied everything the log held when the call
- * began, so it sees every write acknowledged before it on any node (single node: at once).
+ * A write. In cluster mode a 404 may only mean that this node had not yet applied a write acknowledged elsewhere
+ * (an organisation or project just created on another node): it then catches up with the log and, if that brought
+ * anything new, runs the write once more — so a write sees every write acknowledged before it on any node, and the
+ * common case pays nothing. (Whatever reaches the log is decided again by every node at its position in the log.)
  */
 function write(op: Operation): Operation {
-  return (ctx, caller, input) => ctx.logWaits.current().then(() => op(ctx, caller, input));
+  return async (ctx, caller, input) => {
+    const seen = ctx.feed.applied;
+    try {
+      return await op(ctx, caller, input);
+    } catch (err) {
+      if (!(err instanceof PermioError && err.status === 404) || !(await ctx.logWaits.advancedPast(seen))) throw err;
+      return op(ctx, caller, input);
+    }
+  };
 }
 
 /** RPC name → operation (names as in SPEC §6 and the protos; how each is served is in `api/operations.ts`). */

@@ -55,14 +55,14 @@ export function replyOf(results: readonly WriteResult[], requestIds: readonly (n
  * Owns the log connection of the writer thread. `submit` publishes a group commit as one entry (or several, over
  * {@link COMMANDS_PER_ENTRY} or the server's message size); the follower hands every entry, in sequence order, to
  * `apply`, which commits it with the revisions the sequence gives — the applied position is the writer's revision,
- * stored in the same transaction — and posts the changes, and the answers of this node's callers, once durable.
+ * stored in the same transaction — and posts the changes, and the answers of this node's callers.
  */
 export class LogReplica {
   private readonly conn: LogConnection;
   private readonly ids: EntryIds;
   private readonly pending = new Map<string, PendingEntry>();
   private follower: LogFollower<EntryValue> | undefined;
-  /** Last entry applied and durable. */
+  /** Last entry applied (committed). */
   private appliedSeq: number;
   /** The stream's end when this node first reached it: ready once applied. */
   private catchUpTarget = Number.POSITIVE_INFINITY;
@@ -170,13 +170,12 @@ export class LogReplica {
     }
     const results = cmds.length > 0 ? this.writer.applyBatch(cmds, revisions) : [];
     const seq = entries[entries.length - 1]!.seq;
-    // the whole entry is applied: reads may wait for any revision up to its last possible one
-    const reply = replyOf(results, owners, revisionOf(seq, COMMANDS_PER_ENTRY - 1));
-    void this.store.root.flushed.then(() => {
-      this.post(reply);
-      this.appliedSeq = seq;
-      this.report();
-    });
+    // Answered once committed, not once flushed: the log holds the entries durably, and a replica that loses its
+    // unflushed tail in a crash applies it again from its last durable position (the revision in LMDB).
+    // The whole entry is applied: reads may wait for any revision up to its last possible one.
+    this.post(replyOf(results, owners, revisionOf(seq, COMMANDS_PER_ENTRY - 1)));
+    this.appliedSeq = seq;
+    this.report();
   }
 
   private async poll(): Promise<void> {

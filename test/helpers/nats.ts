@@ -19,6 +19,8 @@ export interface NatsServer {
   readonly storeDir: string;
   /** True between a start/restart and a stop/kill. */
   readonly running: boolean;
+  /** The current process's id (undefined when not running). */
+  readonly pid: number | undefined;
   /** Collected stdout+stderr of the current process. */
   output(): string;
   /** SIGTERM and wait for exit. */
@@ -119,6 +121,10 @@ class ServerProcess implements NatsServer {
 
   get running(): boolean {
     return this.child !== undefined;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
   }
 
   output(): string {
