@@ -21,6 +21,8 @@ export interface Config {
     readonly retentionDays: number;
     readonly maxEntriesPerOrg: number;
   };
+  /** The change log keeps at least this many of the last revisions (and everything younger than 24 h). */
+  readonly changelogRetention: number;
   /** Budget of the main thread's cache of check answers, in characters (≈ bytes); 0 disables it. */
   readonly checkCacheChars: number;
   /** PERMIO_FAULT_INJECTION=1 enables operator-only `POST /debug/crash/*` routes (tests of crash recovery). */
@@ -61,6 +63,7 @@ const DEFAULTS = {
   natsStream: 'PERMIO_LOG',
   natsReplicas: 1,
   consistencyWaitMs: 2000,
+  changelogRetention: 1_000_000, // SPEC §7
 };
 
 function readNumber(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
@@ -68,6 +71,12 @@ function readNumber(env: NodeJS.ProcessEnv, name: string, fallback: number, min:
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
   if (!Number.isFinite(n) || n < min || n > max) throw new Error(`${name} must be a number from ${min} to ${max}`);
+  return n;
+}
+
+function readCount(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const n = readNumber(env, name, fallback, 0, Number.MAX_SAFE_INTEGER);
+  if (!Number.isInteger(n)) throw new Error(`${name} must be a non-negative integer`);
   return n;
 }
 
@@ -124,6 +133,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     underNpmStart: env.npm_lifecycle_event === 'start',
     cluster: readCluster(env),
     consistencyWaitMs: readNumber(env, 'PERMIO_CONSISTENCY_WAIT_MS', DEFAULTS.consistencyWaitMs, 0, 3_600_000),
+    changelogRetention: readCount(env, 'PERMIO_CHANGELOG_RETENTION', DEFAULTS.changelogRetention),
     checkCacheChars: Math.floor(readNumber(env, 'PERMIO_CHECK_CACHE_MB', DEFAULTS.checkCacheMb, 0, 65_536) * 1024 * 1024),
     callLog: Object.freeze({
       enabled: env.PERMIO_CALL_LOG !== '0',

@@ -7,7 +7,8 @@ import { resolveAdminKey } from './admin-key.js';
 import { log, setLogLevel } from './log.js';
 import { DATA_FILE, openStore } from './store/env.js';
 import { StoreReader } from './store/read.js';
-import { ChangeFeed } from './store/change-feed.js';
+import { ChangeFeed, type Change } from './store/change-feed.js';
+import { ChangeLog } from './store/change-log.js';
 import { WriterClient } from './worker/writer-client.js';
 import { CheckPool } from './worker/pool.js';
 import { Authenticator } from './service/auth.js';
@@ -30,7 +31,7 @@ async function main(): Promise<void> {
   const feed = new ChangeFeed();
   let afterWriterRestart = (_revision: number) => {};
   const writer = await WriterClient.start(
-    { dataDir: config.dataDir, cluster: config.cluster }, // creates the environment if missing
+    { dataDir: config.dataDir, cluster: config.cluster, changelogRetention: config.changelogRetention }, // creates the environment if missing
     feed,
     (revision) => afterWriterRestart(revision),
     (reason) => {
@@ -40,11 +41,12 @@ async function main(): Promise<void> {
   );
   const store = openStore(config.dataDir, { readOnly: true });
   const reader = new StoreReader(store);
+  const changeLog = new ChangeLog(store);
   const pool = new CheckPool(config.workers, config.dataDir);
   const auth = new Authenticator(reader, admin.key);
   registerGauges({ queueDepths: () => pool.queueDepths(), dataFile: path.join(config.dataDir, DATA_FILE) });
   if (config.cluster) registerReplicaGauges(() => writer.replica);
-  const ctx = new ServiceContext(config, reader, writer, feed, pool, auth, (orgId) => {
+  const ctx = new ServiceContext(config, reader, writer, feed, changeLog, pool, auth, (orgId) => {
     const org = reader.org(orgId);
     return org ? limitFor(org.plan, org.rate_limit_per_minute) : 0;
   });
@@ -58,6 +60,9 @@ async function main(): Promise<void> {
     reader.refresh();
     ctx.clearCaches();
     pool.reset();
+    // changes committed but never dispatched (the thread died before answering) come from the change log, in order
+    let missed: Change[];
+    while ((missed = changeLog.changesAfter(feed.applied, RESTART_REPLAY_BATCH)).length > 0) for (const c of missed) feed.publish(c);
     feed.advance(revision);
   };
   const callLog = new CallLog(config.callLog, writer);
@@ -125,6 +130,7 @@ function clockAction(advance: (ms: number) => void): (query: URLSearchParams) =>
 }
 
 const LAUNCHER_POLL_MS = 500;
+const RESTART_REPLAY_BATCH = 1000;
 
 /**
  * Under `npm start`, npm is our parent and forwards SIGTERM/SIGINT. If npm itself is killed (kill -9), we would

@@ -1,10 +1,11 @@
-// What every operation needs: the store reader, the writer, the change feed, the check pool, auth, and the caches
-// committed changes invalidate.
+// What every operation needs: the store reader, the writer, the change feed and log, the check pool, auth, and the
+// caches committed changes invalidate.
 import type { Config } from '../config.js';
 import type { StoreReader } from '../store/read.js';
 import type { ProjectRecord } from '../store/records.js';
 import type { CommandBody } from '../store/commands.js';
 import type { Change, ChangeFeed } from '../store/change-feed.js';
+import type { ChangeLog } from '../store/change-log.js';
 import type { CheckPool } from '../worker/pool.js';
 import type { WriterClient } from '../worker/writer-client.js';
 import type { Authenticator } from './auth.js';
@@ -24,6 +25,7 @@ export class ServiceContext {
     readonly reader: StoreReader,
     readonly writer: WriterClient,
     readonly feed: ChangeFeed,
+    readonly changeLog: ChangeLog,
     readonly pool: CheckPool,
     readonly auth: Authenticator,
     private readonly limitOfOrg: (orgId: string) => number,

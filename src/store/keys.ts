@@ -7,6 +7,7 @@
 //               'storeId'                         string: random id of this store (tags revision tokens); a
 //                                                 cluster's nodes share one, derived from the log stream's name
 //               'replicaOf'                       {stream, created}: cluster mode, the log stream this replica follows
+//               'changesTrimmedThrough'           number: highest revision trimmed from the change log (0: none)
 // orgs          [orgId]                           OrgRecord         (org ids are sequence-ordered)
 // users         [orgId, userId]                   UserRecord
 // projects      [orgId, projectName]              ProjectRecord
@@ -20,6 +21,12 @@
 // grantOrder    [projectId, userId, seq]          uri               (creation order of a user's grants)
 // invitations   [token]                           InvitationRecord
 // apiLogs       [orgId, seq]                      ApiLogRecord      (seq order = time order)
+// changes       [projectId, revision]             {committed_at, events}: the change log, a project's changes in order
+// changeOrder   revision (a number)               [projectId, committed ms]: every stored change in revision order
+//                                                 (retention trims from its start; meta 'changesTrimmedThrough')
+//
+// Only changes with events are stored (a no-op write has a revision but no entry). The writer puts both entries in
+// the write's own transaction; the trim removes both, oldest first.
 
 export const DB_NAMES = [
   'meta',
@@ -36,6 +43,8 @@ export const DB_NAMES = [
   'grantOrder',
   'invitations',
   'apiLogs',
+  'changes',
+  'changeOrder',
 ] as const;
 
 export type DbName = (typeof DB_NAMES)[number];
@@ -61,6 +70,7 @@ export const META = {
   revision: 'revision',
   storeId: 'storeId',
   replicaOf: 'replicaOf',
+  changesTrimmedThrough: 'changesTrimmedThrough',
 } as const;
 
 /** The key of one record, by database. */
@@ -78,6 +88,9 @@ export const keyOf = {
   grantOrder: (projectId: string, userId: string, seq: number): Key => [projectId, userId, seq],
   invitation: (token: string): Key => [token],
   apiLog: (orgId: string, seq: number): Key => [orgId, seq],
+  change: (projectId: string, revision: number): Key => [projectId, revision],
+  /** A plain number: lmdb-js hands one-element array keys back as their element. */
+  changeOrder: (revision: number): number => revision,
 };
 
 /** Every record of one scope: one contiguous range. */
@@ -88,6 +101,8 @@ export const rangeOf = {
   project: (projectId: string): KeyRange => prefixRange([projectId]),
   /** grants, grantOrder of one principal in a project (exactly that principal: not ids it prefixes). */
   principal: (projectId: string, userId: string): KeyRange => prefixRange([projectId, userId]),
+  /** changes of a project with a revision above `after`. */
+  changesAfter: (projectId: string, after: number): KeyRange => ({ start: [projectId, after + 1], end: [projectId, KEY_END] }),
 };
 
 /** The principal of a `grants` key. */
@@ -98,3 +113,9 @@ export const uriOfGrantKey = (key: Key): string => key[2] as string;
 
 /** The creation sequence of a `grantOrder` key. */
 export const seqOfGrantOrderKey = (key: Key): number => key[2] as number;
+
+/** The revision of a `changes` key. */
+export const revisionOfChangeKey = (key: Key): number => key[1] as number;
+
+/** The revision of a `changeOrder` key. */
+export const revisionOfOrderKey = (key: unknown): number => key as number;

@@ -1,9 +1,11 @@
 // The writer core: applies stamped commands in order inside LMDB transactions (group commit), gives each its
-// revision, and returns per command its value and its Change. The domain rules live in apply/*.ts.
+// revision, stores its change in the change log in the same transaction, and returns per command its value and its
+// Change. The domain rules live in apply/*.ts.
 import crypto from 'node:crypto';
 import { PermioError, type WireError } from '../errors.js';
 import { log } from '../log.js';
 import type { Change } from './change-feed.js';
+import { appendChange } from './change-log.js';
 import type { Op, WriteCommand } from './commands.js';
 import type { Store } from './env.js';
 import { META } from './keys.js';
@@ -109,7 +111,9 @@ export class StoreWriter {
       }
       try {
         const value = (HANDLERS[cmd.op] as Handler<Op>)(tx.begin(cmd), cmd);
-        results.push({ ok: true, value, change: tx.change(revision) });
+        const change = tx.change(revision);
+        appendChange(this.store.dbs, change); // in the write's own transaction: the log holds exactly what was acknowledged
+        results.push({ ok: true, value, change });
       } catch (err) {
         if (!(err instanceof PermioError)) {
           tx.seq = startSeq; // the transaction is aborted: nothing of this batch happened

@@ -1,11 +1,13 @@
 // Writer thread entry: the only thread that writes LMDB. Group-commits queued commands (single node: revisions from
 // the store's counter) and, once the commit is flushed, posts the batch's changes and answers in one message. In
 // cluster mode the group commit goes to the shared log instead, and the log's entries are applied (writer-replica.ts).
+// Between batches it trims the change log past its retention.
 import { parentPort, workerData } from 'node:worker_threads';
 import type { ClusterConfig } from '../config.js';
 import { toPermioError, type WireError } from '../errors.js';
 import type { Change } from '../store/change-feed.js';
 import type { WriteCommand } from '../store/commands.js';
+import { trimChangeLog } from '../store/change-log.js';
 import { openStore } from '../store/env.js';
 import { StoreWriter } from '../store/writer.js';
 import { prepareReplica } from '../store/log/replica-identity.js';
@@ -17,6 +19,8 @@ export interface WriterOptions {
   dataDir: string;
   /** Cluster mode: the shared log (SPEC §12). */
   cluster?: ClusterConfig;
+  /** PERMIO_CHANGELOG_RETENTION: revisions the change log keeps at least. */
+  changelogRetention: number;
 }
 
 /** A request from the main thread: [requestId, command]. */
@@ -40,6 +44,9 @@ export interface WriterReady {
   ready: true;
   revision: number;
 }
+
+const TRIM_INTERVAL_MS = 5000;
+const TRIM_BATCH = 1000; // entries removed per transaction: a few ms, so queued writes are never held up long
 
 const options = workerData as WriterOptions;
 const port = parentPort!;
@@ -95,6 +102,16 @@ function wireOf(err: unknown): WireError {
   const e = toPermioError(err);
   return { ok: false, status: e.status, message: e.message };
 }
+
+let trimming = false;
+
+/** Trims the change log one bounded transaction at a time, letting queued writes in between (setImmediate). */
+function trim(): void {
+  const removed = trimChangeLog(store, { retention: options.changelogRetention, now: Date.now(), limit: TRIM_BATCH });
+  trimming = removed === TRIM_BATCH;
+  if (trimming) setImmediate(trim);
+}
+setInterval(() => trimming || trim(), TRIM_INTERVAL_MS).unref();
 
 port.postMessage({ ready: true, revision: writer.revision } satisfies WriterReady);
 replica?.start();
