@@ -1,11 +1,13 @@
 // `npm run bench`: the engine in-process, REST and gRPC under load, durable writes, cold start and scaling with workers,
 // each beside a baseline from the same run. `--only=engine|rest|grpc|writes|cold|scaling|cluster` runs one section;
 // `--only=ab --against=DIR [--rounds=N]` compares this build's REST check with another build's (DIR: its `dist`);
+// `--only=watch --against=DIR [--rounds=N] [--writes=N]` adds sequential grant writes to that comparison;
 // `--duration=S` sets seconds per load figure (default 10 for REST, 5 for the later sections);
 // `--server-cpu-prof` writes the server's CPU profiles to $TMPDIR/permio-bench-profiles (summarise them with
 // `node dist/bench/cpu-profile.js <files>`).
 import os from 'node:os';
 import { formatAbRows, runAbBench } from './ab.bench.js';
+import { formatWatchRows, runSequentialWriteBench } from './watch.bench.js';
 import { formatEngineBench, runEngineBench } from './engine.bench.js';
 import { runHttpBench, type LoadRow } from './http.bench.js';
 import { formatGrpcRows, runGrpcBench } from './grpc.bench.js';
@@ -56,6 +58,20 @@ async function main(): Promise<void> {
     const rounds = arg('rounds', 3);
     console.log(`## REST check A/B: this build vs ${against} (${rounds} alternating rounds of ${load.durationSec} s per build and scenario)\n`);
     console.log(formatAbRows(await runAbBench({ ...load, against, rounds })));
+    console.log('');
+  }
+  if (only === 'watch') {
+    const against = process.argv.find((a) => a.startsWith('--against='))?.slice(10);
+    if (!against) throw new Error('--only=watch needs --against=DIR (the dist folder of a build without revisions)');
+    const rounds = arg('rounds', 3);
+    const writesPerRound = arg('writes', 500);
+    console.log(
+      `## Revisions and the change log: this build vs ${against} (checks: ${rounds} alternating rounds of ${load.durationSec} s; ` +
+        `sequential grant writes: one client, one at a time, ${rounds} × ${writesPerRound} per build)\n`,
+    );
+    const checks = await runAbBench({ ...load, against, rounds });
+    const writes = await runSequentialWriteBench({ against, workers: load.workers, rounds, writesPerRound });
+    console.log(formatWatchRows(checks, writes));
     console.log('');
   }
   if (!only || only === 'engine') {

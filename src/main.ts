@@ -13,6 +13,7 @@ import { WriterClient } from './worker/writer-client.js';
 import { CheckPool } from './worker/pool.js';
 import { Authenticator } from './service/auth.js';
 import { ServiceContext } from './service/context.js';
+import { RevisionTokens } from './service/revision-token.js';
 import { limitFor, RateLimiter } from './service/rate-limit.js';
 import { PermioService } from './service/service.js';
 import { CallLog } from './service/call-log.js';
@@ -46,10 +47,12 @@ async function main(): Promise<void> {
   const auth = new Authenticator(reader, admin.key);
   registerGauges({ queueDepths: () => pool.queueDepths(), dataFile: path.join(config.dataDir, DATA_FILE) });
   if (config.cluster) registerReplicaGauges(() => writer.replica);
-  const ctx = new ServiceContext(config, reader, writer, feed, changeLog, pool, auth, (orgId) => {
+  const tokens = new RevisionTokens(reader.storeId());
+  const limitOfOrg = (orgId: string) => {
     const org = reader.org(orgId);
     return org ? limitFor(org.plan, org.rate_limit_per_minute) : 0;
-  });
+  };
+  const ctx = new ServiceContext({ config, reader, writer, feed, changeLog, tokens, pool, auth, limitOfOrg });
   // The change feed's listeners, called for every committed change in revision order: reads see it, then its events
   // are queued to the owning check worker, then the main thread's caches drop what it made stale.
   feed.subscribe(() => reader.refresh());
@@ -75,7 +78,7 @@ async function main(): Promise<void> {
     health: () =>
       healthReport(
         ready,
-        config.cluster && { nodeId: config.cluster.nodeId, status: writer.replica, revisionApplied: feed.applied.toString(36) },
+        config.cluster && { nodeId: config.cluster.nodeId, status: writer.replica, revisionApplied: tokens.encode(feed.applied) },
       ),
     pages: docsPages(),
     debugActions: {

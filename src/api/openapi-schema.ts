@@ -87,3 +87,11 @@ export function reachableMessages(type: protobuf.Type, into = new Map<string, pr
   }
   return into;
 }
+
+/** Every message the fields of `type` reach (a request's nested messages, e.g. `Consistency`; the request is inlined). */
+export function fieldMessages(type: protobuf.Type, into: Map<string, protobuf.Type>): Map<string, protobuf.Type> {
+  for (const f of type.fieldsArray) {
+    if (f.resolvedType instanceof protobuf.Type) reachableMessages(f.resolvedType, into);
+  }
+  return into;
+}

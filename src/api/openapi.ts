@@ -6,6 +6,7 @@ import { loadCommentedRoot, PROTO_PACKAGE } from './grpc/proto.js';
 import {
   componentName,
   descriptionOf,
+  fieldMessages,
   fieldSchema,
   isRestField,
   messageRef,
@@ -46,6 +47,19 @@ const RATE_HEADERS = {
   'X-RateLimit-Remaining': { description: 'Requests left in the current budget.', schema: { type: 'integer' } },
   'X-RateLimit-Reset': { description: 'Seconds until the budget is full again.', schema: { type: 'integer' } },
 };
+
+const REVISION_HEADER = {
+  'Permio-Revision': {
+    description:
+      'A revision token (SPEC §7). On a write: the revision the write got. On a read that evaluates grants: the revision the ' +
+      'answer reflects, never older than the one asked for. Pass it back as `consistency.at_least_revision` ' +
+      '(ListGrants: `at_least_revision`) to read at least that fresh. gRPC: metadata `permio-revision`.',
+    schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' },
+  },
+};
+
+/** Whether `route`'s answer carries `Permio-Revision`: every write (any non-GET but Check) and the reads that evaluate grants. */
+const carriesRevision = (route: Operation) => route.method !== 'GET' || route.rpc === 'ListGrants';
 
 const ERROR_SCHEMA: Schema = {
   type: 'object',
@@ -124,7 +138,7 @@ function operation(route: Operation, method: protobuf.Method): Schema {
     responses: {
       200: {
         description: 'OK',
-        headers: RATE_HEADERS,
+        headers: carriesRevision(route) ? { ...REVISION_HEADER, ...RATE_HEADERS } : RATE_HEADERS,
         content: { [responseType]: { schema: messageRef(response) } },
       },
       ...Object.fromEntries(
@@ -155,6 +169,7 @@ export function buildOpenApi(): Schema {
     const method = services.get(route.service)!.methods[route.rpc]!;
     (paths[route.path] ??= {})[route.method.toLowerCase()] = operation(route, method);
     reachableMessages(method.resolvedResponseType!, messages);
+    fieldMessages(method.resolvedRequestType!, messages);
   }
   document = {
     openapi: '3.0.3',

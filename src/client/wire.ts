@@ -590,6 +590,8 @@ export interface ListGrantsRequest {
   page_size?: number;
   /** The `next_page_token` of the previous page; empty for the first page. */
   page_token?: string;
+  /** A `Permio-Revision` token: the answer reflects at least that revision (a token this server never issued: 400). */
+  at_least_revision?: string;
 }
 
 /** One page of grants. */
@@ -614,6 +616,18 @@ export interface CheckRequest {
   resource_uris?: string[];
   /** The permission names required on every resource; not empty. An unknown name is simply missing. */
   permissions?: string[];
+  /** How fresh the answer must be; without it the answer reflects every write this node has acknowledged. */
+  consistency?: Consistency;
+}
+
+/** What a grant-evaluating read must reflect. Its answer carries the revision it reflects (`Permio-Revision`, gRPC
+ * metadata `permio-revision`), never older than the one asked for. */
+export interface Consistency {
+  /** A `Permio-Revision` token from an earlier answer: the answer reflects at least that revision. Malformed, or
+   * never issued by this server: 400. */
+  at_least_revision?: string;
+  /** True: the answer reflects every acknowledged write (on a single node, what it does anyway). */
+  fully_consistent?: boolean;
 }
 
 /** The answer of Check. */
@@ -720,6 +734,6 @@ export const RPCS: { readonly [R in RpcName]: RpcSpec } = {
   DeleteRole: { service: "PermissionsService", clientStream: false, serverStream: false, http: ["DELETE", "/v1/roles/{role_id}", ""], fields: ["organisation_id", "project_name", "role_id"] },
   Grant: { service: "PermissionsService", clientStream: false, serverStream: false, http: ["POST", "/v1/grants", "*"], fields: ["organisation_id", "project_name", "user_id", "resource_uri", "permissions", "roles"] },
   Revoke: { service: "PermissionsService", clientStream: false, serverStream: false, http: ["DELETE", "/v1/grants", "*"], fields: ["organisation_id", "project_name", "user_id", "resource_uri", "permissions", "roles"] },
-  ListGrants: { service: "PermissionsService", clientStream: false, serverStream: false, http: ["GET", "/v1/grants", ""], fields: ["organisation_id", "project_name", "user_id", "resource_uri", "page_size", "page_token"], items: "grants" },
-  Check: { service: "PermissionsService", clientStream: false, serverStream: false, http: ["POST", "/v1/check", "*"], fields: ["organisation_id", "project_name", "principal_id", "resource_uris", "permissions"] },
+  ListGrants: { service: "PermissionsService", clientStream: false, serverStream: false, http: ["GET", "/v1/grants", ""], fields: ["organisation_id", "project_name", "user_id", "resource_uri", "page_size", "page_token", "at_least_revision"], items: "grants" },
+  Check: { service: "PermissionsService", clientStream: false, serverStream: false, http: ["POST", "/v1/check", "*"], fields: ["organisation_id", "project_name", "principal_id", "resource_uris", "permissions", "consistency"] },
 };

@@ -8,11 +8,37 @@ import type { Change, ChangeFeed } from '../store/change-feed.js';
 import type { ChangeLog } from '../store/change-log.js';
 import type { CheckPool } from '../worker/pool.js';
 import type { WriterClient } from '../worker/writer-client.js';
+import { Answer } from './answer.js';
 import type { Authenticator } from './auth.js';
 import { CheckCache } from './check-cache.js';
 import { LogWaits } from './log-waits.js';
+import type { RevisionTokens } from './revision-token.js';
+
+/** What the service layer is wired with (main.ts). */
+export interface ServiceParts {
+  readonly config: Config;
+  readonly reader: StoreReader;
+  readonly writer: WriterClient;
+  /** Every committed change, in revision order; `applied` is what this node's reads reflect. */
+  readonly feed: ChangeFeed;
+  readonly changeLog: ChangeLog;
+  readonly tokens: RevisionTokens;
+  readonly pool: CheckPool;
+  readonly auth: Authenticator;
+  /** The organisation's requests-per-minute limit, 0 = unlimited, read from the store. */
+  readonly limitOfOrg: (orgId: string) => number;
+}
 
 export class ServiceContext {
+  readonly config: Config;
+  readonly reader: StoreReader;
+  readonly writer: WriterClient;
+  readonly feed: ChangeFeed;
+  readonly changeLog: ChangeLog;
+  readonly tokens: RevisionTokens;
+  readonly pool: CheckPool;
+  readonly auth: Authenticator;
+  private readonly limitOfOrg: (orgId: string) => number;
   private readonly projectCache = new Map<string, ProjectRecord>();
   private readonly limitCache = new Map<string, number>();
   /** Recent check answers; a change bumps the versions it affects when the feed dispatches it. */
@@ -20,19 +46,21 @@ export class ServiceContext {
   /** Cluster mode: waits for revisions this node has not applied yet, and for the log's end. */
   readonly logWaits: LogWaits;
 
-  constructor(
-    readonly config: Config,
-    readonly reader: StoreReader,
-    readonly writer: WriterClient,
-    readonly feed: ChangeFeed,
-    readonly changeLog: ChangeLog,
-    readonly pool: CheckPool,
-    readonly auth: Authenticator,
-    private readonly limitOfOrg: (orgId: string) => number,
-  ) {
-    this.checkCache = new CheckCache(config.checkCacheChars);
-    const logEnd = config.cluster ? () => writer.logEnd() : undefined;
-    this.logWaits = new LogWaits(feed, logEnd, config.consistencyWaitMs, (revision) => revision.toString(36));
+  constructor(parts: ServiceParts) {
+    ({
+      config: this.config,
+      reader: this.reader,
+      writer: this.writer,
+      feed: this.feed,
+      changeLog: this.changeLog,
+      tokens: this.tokens,
+      pool: this.pool,
+      auth: this.auth,
+      limitOfOrg: this.limitOfOrg,
+    } = parts);
+    this.checkCache = new CheckCache(parts.config.checkCacheChars);
+    const logEnd = parts.config.cluster ? () => parts.writer.logEnd() : undefined;
+    this.logWaits = new LogWaits(this.feed, logEnd, parts.config.consistencyWaitMs, (revision) => this.tokens.encode(revision));
   }
 
   /** Drops every cache (after the writer restarted: a write may have committed without its change dispatched). */
@@ -73,10 +101,13 @@ export class ServiceContext {
     return limit;
   }
 
-  /** Sends a command to the writer; resolves to its value once it is durable and its change was dispatched (read-your-writes). */
-  async write(cmd: CommandBody): Promise<unknown> {
+  /**
+   * Sends a command to the writer; once it is durable and its change was dispatched (read-your-writes), resolves to
+   * `body(value)` with the write's `permio-revision`.
+   */
+  async write<V>(cmd: CommandBody, body: (value: V) => unknown = (value) => value): Promise<Answer> {
     const { value, revision } = await this.writer.write(cmd);
     if (this.feed.applied < revision) await this.feed.reached(revision); // cluster mode: another path dispatches it
-    return value;
+    return new Answer(body(value as V), this.tokens.headers(revision));
   }
 }

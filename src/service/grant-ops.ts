@@ -2,6 +2,7 @@
 import { Errors } from '../errors.js';
 import { normalizeResourceUri } from '../resource-uri.js';
 import type { Caller } from './caller.js';
+import { answerAt, requireRevisionParam } from './consistency.js';
 import type { ServiceContext } from './context.js';
 import { paginate, pageRequest } from './pagination.js';
 import { projectFields, projectInScope } from './scope.js';
@@ -43,7 +44,10 @@ export async function listGrants(ctx: ServiceContext, caller: Caller, input: Inp
   const uriRaw = optionalString(input, 'resource_uri');
   const uri = uriRaw ? resourceUri('resource_uri', uriRaw) : undefined;
   const req = pageRequest('grants', input);
+  const wait = requireRevisionParam(ctx, input);
   const p = projectInScope(ctx, caller, fields);
+  if (wait !== undefined) await wait;
+  const revision = ctx.feed.applied; // the reader's snapshot holds every change dispatched so far
 
   let order = ctx.reader.grantOrder(p.id, userId);
   if (uri !== undefined) order = order.filter(([, u]) => u === uri);
@@ -52,5 +56,5 @@ export async function listGrants(ctx: ServiceContext, caller: Caller, input: Inp
     const g = ctx.reader.grant(p.id, userId, u)!;
     return { user_id: userId, resource_uri: u, permissions: g.p, roles: g.r };
   });
-  return { grants: page.items, next_page_token: page.next_page_token, total_items: page.total_items };
+  return answerAt(ctx, { grants: page.items, next_page_token: page.next_page_token, total_items: page.total_items }, revision);
 }

@@ -54,8 +54,7 @@ export async function createOrganisation(ctx: ServiceContext, caller: Caller, in
   const p = plan(input) ?? ctx.config.defaultPlan;
   const limit = optionalCount(input, 'rate_limit_per_minute') ?? 0;
   requireOperator(caller, 'create organisations');
-  const org = (await ctx.write({ op: 'createOrganisation', name, user_id: userId, plan: p, rate_limit_per_minute: limit })) as OrgRecord;
-  return orgBody(ctx, org);
+  return ctx.write({ op: 'createOrganisation', name, user_id: userId, plan: p, rate_limit_per_minute: limit }, (org: OrgRecord) => orgBody(ctx, org));
 }
 
 export async function getOrganisation(ctx: ServiceContext, caller: Caller, input: Input) {
@@ -76,8 +75,7 @@ export async function updateOrganisation(ctx: ServiceContext, caller: Caller, in
   const p = plan(input);
   const limit = optionalCount(input, 'rate_limit_per_minute');
   requireOperator(caller, 'update organisations');
-  const org = (await ctx.write({ op: 'updateOrganisation', organisation_id: id, name, plan: p, rate_limit_per_minute: limit })) as OrgRecord;
-  return orgBody(ctx, org);
+  return ctx.write({ op: 'updateOrganisation', organisation_id: id, name, plan: p, rate_limit_per_minute: limit }, (org: OrgRecord) => orgBody(ctx, org));
 }
 
 // ── users and invitations ───────────────────────────────────────────────────
@@ -88,8 +86,7 @@ export async function addUser(ctx: ServiceContext, caller: Caller, input: Input)
   const emailRaw = optionalString(input, 'email');
   const email = emailRaw ? checkEmail('email', emailRaw) : '';
   orgInScope(ctx, caller, orgId, { manage: true });
-  const user = (await ctx.write({ op: 'addUser', organisation_id: orgId, user_id: userId, email })) as UserRecord;
-  return { user: userView(user) };
+  return ctx.write({ op: 'addUser', organisation_id: orgId, user_id: userId, email }, (user: UserRecord) => ({ user: userView(user) }));
 }
 
 export async function listUsers(ctx: ServiceContext, caller: Caller, input: Input) {
@@ -112,8 +109,9 @@ export async function createInvitation(ctx: ServiceContext, caller: Caller, inpu
   const email = checkEmail('email', requiredString(input, 'email'));
   orgInScope(ctx, caller, orgId, { manage: true });
   const token = crypto.randomBytes(INVITATION_TOKEN_BYTES).toString('base64url');
-  const inv = (await ctx.write({ op: 'createInvitation', organisation_id: orgId, email, token, ttl_ms: INVITATION_TTL_MS })) as InvitationRecord;
-  return { invitation: invitationView(inv) };
+  return ctx.write({ op: 'createInvitation', organisation_id: orgId, email, token, ttl_ms: INVITATION_TTL_MS }, (inv: InvitationRecord) => ({
+    invitation: invitationView(inv),
+  }));
 }
 
 export async function acceptInvitation(ctx: ServiceContext, caller: Caller, input: Input) {
@@ -122,8 +120,9 @@ export async function acceptInvitation(ctx: ServiceContext, caller: Caller, inpu
   const inv = ctx.reader.invitation(token);
   if (inv === undefined) throw Errors.notFound('invitation', token);
   orgInScope(ctx, caller, inv.organisation_id, { manage: true });
-  const { organisation_id } = (await ctx.write({ op: 'acceptInvitation', token, user_id: userId })) as { organisation_id: string };
-  return orgBody(ctx, ctx.reader.org(organisation_id)!);
+  return ctx.write({ op: 'acceptInvitation', token, user_id: userId }, ({ organisation_id }: { organisation_id: string }) =>
+    orgBody(ctx, ctx.reader.org(organisation_id)!),
+  );
 }
 
 // ── projects ────────────────────────────────────────────────────────────────
@@ -132,8 +131,7 @@ export async function createProject(ctx: ServiceContext, caller: Caller, input: 
   const orgId = requiredId(input, 'organisation_id');
   const name = projectName(input, 'name');
   orgInScope(ctx, caller, orgId, { manage: true });
-  const project = (await ctx.write({ op: 'createProject', organisation_id: orgId, name })) as ProjectRecord;
-  return { project: projectView(project) };
+  return ctx.write({ op: 'createProject', organisation_id: orgId, name }, (project: ProjectRecord) => ({ project: projectView(project) }));
 }
 
 export async function listProjects(ctx: ServiceContext, caller: Caller, input: Input) {
@@ -160,8 +158,9 @@ export async function createApiKey(ctx: ServiceContext, caller: Caller, input: I
   if (project) checkPattern('project_name', project, PROJECT_NAME, PROJECT_NAME_RULE);
   orgInScope(ctx, caller, orgId, { manage: true });
   const secret = generateKeySecret();
-  const rec = (await ctx.write({ op: 'createApiKey', organisation_id: orgId, project_name: project, name, hash: hashKey(secret) })) as ApiKeyRecord;
-  return { api_key: apiKeyView(rec, secret) };
+  return ctx.write({ op: 'createApiKey', organisation_id: orgId, project_name: project, name, hash: hashKey(secret) }, (rec: ApiKeyRecord) => ({
+    api_key: apiKeyView(rec, secret),
+  }));
 }
 
 export async function listApiKeys(ctx: ServiceContext, caller: Caller, input: Input) {

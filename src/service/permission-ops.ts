@@ -45,8 +45,7 @@ export async function createPermission(ctx: ServiceContext, caller: Caller, inpu
   const name = permissionName(input, true)!;
   const description = checkDescription(optionalString(input, 'description')) ?? '';
   const p = projectInScope(ctx, caller, fields);
-  const rec = (await ctx.write({ op: 'createPermission', ...ref(p), name, description })) as PermissionRecord;
-  return permissionView(rec, p.organisation_id, p.name);
+  return ctx.write({ op: 'createPermission', ...ref(p), name, description }, (rec: PermissionRecord) => permissionView(rec, p.organisation_id, p.name));
 }
 
 export async function getPermission(ctx: ServiceContext, caller: Caller, input: Input) {
@@ -64,8 +63,9 @@ export async function updatePermission(ctx: ServiceContext, caller: Caller, inpu
   const name = permissionName(input, false);
   const description = checkDescription(optionalString(input, 'description'));
   const p = projectInScope(ctx, caller, fields);
-  const rec = (await ctx.write({ op: 'updatePermission', ...ref(p), permission_id: id, name, description })) as PermissionRecord;
-  return permissionView(rec, p.organisation_id, p.name);
+  return ctx.write({ op: 'updatePermission', ...ref(p), permission_id: id, name, description }, (rec: PermissionRecord) =>
+    permissionView(rec, p.organisation_id, p.name),
+  );
 }
 
 export async function listPermissions(ctx: ServiceContext, caller: Caller, input: Input) {
@@ -93,8 +93,7 @@ export async function createRole(ctx: ServiceContext, caller: Caller, input: Inp
   const description = checkDescription(optionalString(input, 'description')) ?? '';
   const permissions = referenceArray(input, 'permissions');
   const p = projectInScope(ctx, caller, fields);
-  const rec = (await ctx.write({ op: 'createRole', ...ref(p), name, description, permissions })) as RoleRecord;
-  return roleBody(ctx, p, rec);
+  return ctx.write({ op: 'createRole', ...ref(p), name, description, permissions }, (rec: RoleRecord) => roleBody(ctx, p, rec));
 }
 
 export async function getRole(ctx: ServiceContext, caller: Caller, input: Input) {
@@ -113,8 +112,7 @@ export async function updateRole(ctx: ServiceContext, caller: Caller, input: Inp
   const description = checkDescription(optionalString(input, 'description'));
   const permissions = optionalReferenceArray(input, 'permissions');
   const p = projectInScope(ctx, caller, fields);
-  const rec = (await ctx.write({ op: 'updateRole', ...ref(p), role_id: id, name, description, permissions })) as RoleRecord;
-  return roleBody(ctx, p, rec);
+  return ctx.write({ op: 'updateRole', ...ref(p), role_id: id, name, description, permissions }, (rec: RoleRecord) => roleBody(ctx, p, rec));
 }
 
 export async function listRoles(ctx: ServiceContext, caller: Caller, input: Input) {

@@ -58,7 +58,7 @@ describe('buildOpenApi', () => {
 
   test('query parameters of reads carry the request fields, e.g. pagination', () => {
     const names = doc.paths['/v1/grants'].get.parameters.map((p: any) => p.name);
-    expect(names).toEqual(['organisation_id', 'project_name', 'user_id', 'resource_uri', 'page_size', 'page_token']);
+    expect(names).toEqual(['organisation_id', 'project_name', 'user_id', 'resource_uri', 'page_size', 'page_token', 'at_least_revision']);
     const pageSize = doc.paths['/v1/grants'].get.parameters.find((p: any) => p.name === 'page_size');
     expect(pageSize.schema).toEqual({ type: 'integer', format: 'int32' });
   });
