@@ -590,7 +590,8 @@ export interface ListGrantsRequest {
   page_size?: number;
   /** The `next_page_token` of the previous page; empty for the first page. */
   page_token?: string;
-  /** A `Permio-Revision` token: the answer reflects at least that revision (a token this server never issued: 400). */
+  /** A `Permio-Revision` token: the answer reflects at least that revision (a token this server never issued: 400).
+   * Empty: no requirement. */
   at_least_revision?: string;
 }
 
@@ -624,7 +625,7 @@ export interface CheckRequest {
  * metadata `permio-revision`), never older than the one asked for. */
 export interface Consistency {
   /** A `Permio-Revision` token from an earlier answer: the answer reflects at least that revision. Malformed, or
-   * never issued by this server: 400. */
+   * never issued by this server: 400. Empty: no requirement. */
   at_least_revision?: string;
   /** True: the answer reflects every acknowledged write (on a single node, what it does anyway). */
   fully_consistent?: boolean;

@@ -6,6 +6,9 @@ import type { ServiceContext } from './context.js';
 import { notIssued } from './revision-token.js';
 import type { Input } from './validate.js';
 
+/** Absent, as proto3 reads it: an empty token is no token (like an empty `page_token`). */
+const isAbsent = (v: unknown) => v === undefined || v === null || v === '';
+
 /**
  * Reads the body's `consistency` — `{at_least_revision: token}` or `{fully_consistent: true}` — (400 when malformed)
  * and returns what to wait for before evaluating, or undefined when the node already reflects it (always on a
@@ -17,7 +20,7 @@ export function requireConsistency(ctx: ServiceContext, input: Input): Promise<v
   if (typeof c !== 'object' || Array.isArray(c)) throw Errors.invalidField('consistency', 'must be an object');
   const { at_least_revision: token, fully_consistent: full } = c as Record<string, unknown>;
   if (full !== undefined && full !== null && typeof full !== 'boolean') throw Errors.invalidField('consistency.fully_consistent', 'must be a boolean');
-  if (token !== undefined && token !== null) {
+  if (!isAbsent(token)) {
     if (full === true) throw Errors.invalidField('consistency', 'give either at_least_revision or fully_consistent, not both');
     return reach(ctx, 'consistency.at_least_revision', ctx.tokens.decode('consistency.at_least_revision', token));
   }
@@ -28,7 +31,7 @@ export function requireConsistency(ctx: ServiceContext, input: Input): Promise<v
 /** Reads the `at_least_revision` parameter (ListGrants); the same contract as {@link requireConsistency}. */
 export function requireRevisionParam(ctx: ServiceContext, input: Input): Promise<void> | undefined {
   const token = input.at_least_revision;
-  if (token === undefined || token === null) return undefined;
+  if (isAbsent(token)) return undefined;
   return reach(ctx, 'at_least_revision', ctx.tokens.decode('at_least_revision', token));
 }
 

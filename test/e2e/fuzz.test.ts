@@ -463,6 +463,7 @@ function plausible(name: string, kind: FieldKind): fc.Arbitrary<unknown> {
     key_id: fc.constantFrom(fx.spareKeyId, 'operator'),
     route: fc.constantFrom('POST /v1/check', '/permio.v1.PermissionsService/Check'),
     update_mask: fc.constantFrom({ paths: ['permissions'] }, { paths: [] }, { paths: ['name', 'nope'] }),
+    consistency: fc.constantFrom({}, { fully_consistent: true }, { at_least_revision: '1_aaaaaaaa' }, { at_least_revision: 'no token!' }),
   };
   return byName[name] ?? (kind === 'string[]' ? fc.constant(['x']) : kind === 'int' ? fc.constant(1) : fc.constant('x'));
 }

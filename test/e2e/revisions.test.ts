@@ -122,7 +122,7 @@ describe.each(['rest', 'grpc'] as const)('revisions over %s', (transport) => {
 
   it('a malformed token → 400', async () => {
     const check = { ...scope(), principal_id: 'carol', resource_uris: ['/a'], permissions: ['doc.edit'] };
-    for (const token of ['', 'has space', 'dots.are.out', 'x'.repeat(65), 'é_12345678']) {
+    for (const token of ['has space', 'dots.are.out', 'x'.repeat(65), 'é_12345678', '_']) {
       refused(await api('Check', { ...check, consistency: { at_least_revision: token } }), 400, 'consistency.at_least_revision');
       refused(await api('ListGrants', { ...scope(), user_id: 'carol', at_least_revision: token }), 400, 'at_least_revision');
     }
@@ -153,7 +153,11 @@ describe.each(['rest', 'grpc'] as const)('revisions over %s', (transport) => {
       refused(await api('Check', { ...check, consistency: { at_least_revision: 7 } }), 400, 'consistency.at_least_revision');
       refused(await api('Check', { ...check, consistency: { fully_consistent: 'yes' } }), 400, 'consistency.fully_consistent');
     }
-    expect(written(await api('Check', { ...check, consistency: {} }), 'Check').body.passed).toBe(true);
+    // no requirement: an empty object, an empty token (proto3: the empty string is "not set"), fully_consistent false
+    for (const consistency of [{}, { at_least_revision: '' }, { fully_consistent: false }]) {
+      expect(written(await api('Check', { ...check, consistency }), 'Check').body.passed).toBe(true);
+    }
+    expect(written(await api('ListGrants', { ...scope(), user_id: 'dave', at_least_revision: '' }), 'ListGrants').body.grants).toHaveLength(1);
   });
 });
 
