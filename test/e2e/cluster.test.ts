@@ -61,7 +61,7 @@ describe('three nodes on one nats-server', () => {
 
   beforeAll(async () => {
     nats = await startNats();
-    nodes = await startNodes(nats.url, 3);
+    nodes = await startNodes(nats.url, 3, { PERMIO_FAULT_INJECTION: '1' });
     [a, b, c] = nodes as [ClusterNode, ClusterNode, ClusterNode];
   });
 
@@ -141,6 +141,16 @@ describe('three nodes on one nats-server', () => {
     const acked = [...(await fromA.stop()), ...(await fromB.stop())];
     await converged(nodes, orgId, ['ua', 'ub']);
     await expectHeld(c, ref, acked);
+  });
+
+  it('a writer thread that dies is restarted and goes on following the log', async () => {
+    const { orgId, ref } = await setUpOrg(a.api, 'Thread');
+    ok(await b.api.post('/debug/crash/writer', {}));
+    const g = { ...ref, user_id: 'u', resource_uri: '/after-crash', permissions: ['read'] };
+    await until(async () => ((await b.api.post('/v1/grants', g)).status === 200 ? true : undefined), 'a write on b after its writer restarted');
+    ok(await a.api.post('/v1/grants', { ...g, resource_uri: '/from-a' }));
+    const state = (await converged(nodes, orgId, ['u'])) as any;
+    expect(state.per_project.app.grants.u.map((x: any) => x.resource_uri)).toEqual(['/after-crash', '/from-a']);
   });
 
   it('a fresh node joins and catches up before it reports SERVING', async () => {

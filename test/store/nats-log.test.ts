@@ -153,6 +153,15 @@ describe('one nats-server', () => {
     expect(seen.map((e) => e.value)).toEqual([undefined, { from: 'a', n: 1 }]);
   });
 
+  it('stays unusable, and appends get 503, while the stream cannot be created (3 replicas on one server)', async () => {
+    const conn = new LogConnection({ urls: [nats.url], stream: 'R3', replicas: 3, nodeId: 'node-a' });
+    open.push(conn);
+    conn.start();
+    const err = await appendEntry(conn, packEntry({ from: 'a', n: 1 }), 'r3.1').catch((e: unknown) => e);
+    expect((err as PermioError).status).toBe(503);
+    expect(conn.connected).toBe(false);
+  });
+
   it('refuses an entry larger than the server’s message limit with 413', async () => {
     const conn = await openLog(nats.url);
     const err = await appendEntry(conn, new Uint8Array(conn.maxPayload + 1), 'x').catch((e: unknown) => e);

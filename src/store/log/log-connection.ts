@@ -29,7 +29,7 @@ const PING_INTERVAL_MS = 2000; // a silent (frozen, cut-off) server is noticed a
 const MAX_PINGS_OUT = 2;
 const RECONNECT_WAIT_MS = 250;
 const API_TIMEOUT_MS = 2000; // JetStream API calls (stream info, consumer create)
-const SETUP_RETRY_MS = 500;
+const SETUP_RETRY_MS = [250, 500, 1000, 2000, 5000];
 
 /** The log's stream as JetStream describes it. */
 export interface StreamState {
@@ -106,7 +106,8 @@ export class LogConnection {
 
   /** Makes sure the stream exists (creating it if missing), then reports the connection usable. */
   private async setUp(nc: NatsConnection): Promise<void> {
-    while (!this.closed && !nc.isClosed()) {
+    let lastError = '';
+    for (let attempt = 0; !this.closed && !nc.isClosed(); attempt++) {
       try {
         this.manager ??= await jetstreamManager(nc, { timeout: API_TIMEOUT_MS });
         this.jsClient ??= jetstream(nc, { timeout: API_TIMEOUT_MS });
@@ -114,8 +115,11 @@ export class LogConnection {
         this.setConnected(true);
         return;
       } catch (err) {
-        log.warn('log: JetStream not ready; retrying', { stream: this.options.stream, error: String(err) });
-        await new Promise((r) => setTimeout(r, SETUP_RETRY_MS));
+        const error = String((err as Error)?.message ?? err);
+        // e.g. "replicas > 1 not supported in non-clustered mode": said once, retried (the operator may fix NATS)
+        if (error !== lastError) log.error('log: cannot use JetStream; retrying', { stream: this.options.stream, error });
+        lastError = error;
+        await new Promise((r) => setTimeout(r, SETUP_RETRY_MS[Math.min(attempt, SETUP_RETRY_MS.length - 1)]));
       }
     }
   }
