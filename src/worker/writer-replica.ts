@@ -33,6 +33,7 @@ export interface ReplicaStatus {
 const WRITE_BUDGET_MS = 15_000; // publish (≤ 10 s, see log-publisher) plus applying it here, or the caller gets 503
 const STATUS_INTERVAL_MS = 1000; // the stream's end is polled this often (lag while nothing arrives)
 const ATTACH_RETRY_MS = 500;
+const LAG_REPORT_MS = 100; // the lag gauge is refreshed at most this often (the poll below catches the last change)
 
 interface PendingEntry {
   requestIds: number[];
@@ -67,7 +68,8 @@ export class LogReplica {
   /** The stream's end when this node first reached it: ready once applied. */
   private catchUpTarget = Number.POSITIVE_INFINITY;
   private streamEnd = 0;
-  private lastStatus = '';
+  private lastStatus: ReplicaStatus | undefined;
+  private lastPostedAt = 0;
 
   constructor(
     private readonly store: Store,
@@ -188,7 +190,7 @@ export class LogReplica {
     this.report();
   }
 
-  /** Posts the status when it changed. */
+  /** Posts the status when it changed: at once when `connected` or `caughtUp` did, the lag at most every 100 ms. */
   private report(): void {
     const known = Math.max(this.streamEnd, this.follower?.knownEnd ?? 0);
     const status: ReplicaStatus = {
@@ -196,9 +198,12 @@ export class LogReplica {
       caughtUp: this.appliedSeq >= this.catchUpTarget,
       lagEntries: Math.max(0, known - this.appliedSeq),
     };
-    const text = JSON.stringify(status);
-    if (text === this.lastStatus) return;
-    this.lastStatus = text;
+    const last = this.lastStatus;
+    const flipped = last === undefined || last.connected !== status.connected || last.caughtUp !== status.caughtUp;
+    const now = performance.now();
+    if (!flipped && (status.lagEntries === last.lagEntries || now - this.lastPostedAt < LAG_REPORT_MS)) return;
+    this.lastStatus = status;
+    this.lastPostedAt = now;
     this.post({ replica: status });
   }
 
