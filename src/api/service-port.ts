@@ -5,6 +5,11 @@ import type { CallRecord } from '../service/call-log.js';
 export interface ServiceLike {
   /** Throws PermioError 401 for missing/malformed/unknown/invalidated keys; `authorization` is the raw value, e.g. "Bearer perms_api_…". */
   authenticate(authorization: string | undefined): Caller;
+  /**
+   * Cluster mode: after `authenticate` threw `err`, a second verdict once this node has caught up with the log (a key
+   * just created on another node); undefined when there is nothing to wait for (optional: test doubles may omit it).
+   */
+  authenticateLate?(authorization: string | undefined, err: unknown): Promise<Caller> | undefined;
   /** Takes one request from the caller's rate budget: the `x-ratelimit-*` headers to send (undefined when unlimited), or throws 429. */
   admit(caller: Caller): Readonly<Record<string, string>> | undefined;
   /**

@@ -34,10 +34,17 @@ export class LogWaits {
     await this.applied(await this.endAfterNow());
   }
 
-  /** Cluster mode: catches up with the log (as {@link current}); true if this node has now applied past `revision`. */
+  /**
+   * Cluster mode: catches up with the log (as {@link current}); true if this node has now applied past `revision`.
+   * False when the log cannot say (unreachable, or not applied in time): the caller keeps what the replica said.
+   */
   async advancedPast(revision: number): Promise<boolean> {
     if (this.logEnd === undefined) return false;
-    await this.current();
+    try {
+      await this.current();
+    } catch {
+      return false;
+    }
     return this.feed.applied > revision;
   }
 

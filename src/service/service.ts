@@ -1,4 +1,5 @@
 // The one service layer both transports call: authenticate, rate-limit, then run an operation by RPC name.
+import { KEY_PREFIX } from '../admin-key.js';
 import { Errors, PermioError } from '../errors.js';
 import type { Caller } from './caller.js';
 import type { ServiceContext } from './context.js';
@@ -14,55 +15,37 @@ import type { CallLog, CallRecord } from './call-log.js';
 /** Resolves to the response body (JSON text for pre-encoded operations, e.g. Check) or an `Answer` with headers. */
 type Operation = (ctx: ServiceContext, caller: Caller, input: Input) => Promise<unknown>;
 
-/**
- * A write. In cluster mode a 404 may only mean that this node had not yet applied a write acknowledged elsewhere
- * (an organisation or project just created on another node): it then catches up with the log and, if that brought
- * anything new, runs the write once more — so a write sees every write acknowledged before it on any node, and the
- * common case pays nothing. (Whatever reaches the log is decided again by every node at its position in the log.)
- */
-function write(op: Operation): Operation {
-  return async (ctx, caller, input) => {
-    const seen = ctx.feed.applied;
-    try {
-      return await op(ctx, caller, input);
-    } catch (err) {
-      if (!(err instanceof PermioError && err.status === 404) || !(await ctx.logWaits.advancedPast(seen))) throw err;
-      return op(ctx, caller, input);
-    }
-  };
-}
-
 /** RPC name → operation (names as in SPEC §6 and the protos; how each is served is in `api/operations.ts`). */
 const OPERATIONS: Readonly<Record<string, Operation>> = {
-  CreatePermission: write(perms.createPermission),
+  CreatePermission: perms.createPermission,
   GetPermission: perms.getPermission,
-  UpdatePermission: write(perms.updatePermission),
+  UpdatePermission: perms.updatePermission,
   ListPermissions: perms.listPermissions,
-  DeletePermission: write(perms.deletePermission),
-  CreateRole: write(perms.createRole),
+  DeletePermission: perms.deletePermission,
+  CreateRole: perms.createRole,
   GetRole: perms.getRole,
-  UpdateRole: write(perms.updateRole),
+  UpdateRole: perms.updateRole,
   ListRoles: perms.listRoles,
-  DeleteRole: write(perms.deleteRole),
-  Grant: write(grants.grant),
-  Revoke: write(grants.revoke),
+  DeleteRole: perms.deleteRole,
+  Grant: grants.grant,
+  Revoke: grants.revoke,
   ListGrants: grants.listGrants,
   Check: check,
-  CreateOrganisation: write(orgs.createOrganisation),
+  CreateOrganisation: orgs.createOrganisation,
   GetOrganisation: orgs.getOrganisation,
   ListOrganisations: orgs.listOrganisations,
-  UpdateOrganisation: write(orgs.updateOrganisation),
-  CreateProject: write(orgs.createProject),
+  UpdateOrganisation: orgs.updateOrganisation,
+  CreateProject: orgs.createProject,
   ListProjects: orgs.listProjects,
-  DeleteProject: write(orgs.deleteProject),
-  CreateApiKey: write(orgs.createApiKey),
+  DeleteProject: orgs.deleteProject,
+  CreateApiKey: orgs.createApiKey,
   ListApiKeys: orgs.listApiKeys,
-  InvalidateApiKey: write(orgs.invalidateApiKey),
-  AddUser: write(orgs.addUser),
+  InvalidateApiKey: orgs.invalidateApiKey,
+  AddUser: orgs.addUser,
   ListUsers: orgs.listUsers,
-  RemoveUser: write(orgs.removeUser),
-  CreateInvitation: write(orgs.createInvitation),
-  AcceptInvitation: write(orgs.acceptInvitation),
+  RemoveUser: orgs.removeUser,
+  CreateInvitation: orgs.createInvitation,
+  AcceptInvitation: orgs.acceptInvitation,
   ListApiLogs: listApiLogs,
 };
 
@@ -83,6 +66,19 @@ export class PermioService {
     return this.ctx.auth.authenticate(authorization);
   }
 
+  /**
+   * Cluster mode: a 401 for a key this node does not hold may only mean it was created on another node a moment ago:
+   * the verdict is given again once this node has caught up with the log (still 401 if it is unknown then).
+   */
+  authenticateLate(authorization: string | undefined, err: unknown): Promise<Caller> | undefined {
+    if (!this.ctx.config.cluster || !(err instanceof PermioError) || err.status !== 401) return undefined;
+    if (!authorization?.startsWith(`Bearer ${KEY_PREFIX}`)) return undefined; // not a key this server makes: refused at once
+    return this.ctx.logWaits
+      .current()
+      .catch(() => undefined) // the log unreachable: the key is judged on what this node holds
+      .then(() => this.ctx.auth.authenticate(authorization));
+  }
+
   /** Takes one request from the caller's budget: rate-limit headers to send, or a 429 error. */
   admit(caller: Caller): RateHeaders | undefined {
     return this.limiter.admit(caller);
@@ -92,6 +88,22 @@ export class PermioService {
   invoke(rpc: string, caller: Caller, input: Input): Promise<unknown> {
     const op = OPERATIONS[rpc];
     if (op === undefined) return Promise.reject(Errors.routeNotFound(rpc));
-    return op(this.ctx, caller, input);
+    return this.ctx.config.cluster ? this.invokeInCluster(op, caller, input) : op(this.ctx, caller, input);
+  }
+
+  /**
+   * Cluster mode: a 404 may only mean that this node had not yet applied a write acknowledged elsewhere (an
+   * organisation, project or permission just created on another node). The node then catches up with the log and,
+   * if that brought anything new, runs the call once more: a "not found" is never older than the call, and the
+   * common case pays nothing. (Whatever a write puts in the log is judged again by every node at its position.)
+   */
+  private async invokeInCluster(op: Operation, caller: Caller, input: Input): Promise<unknown> {
+    const seen = this.ctx.feed.applied;
+    try {
+      return await op(this.ctx, caller, input);
+    } catch (err) {
+      if (!(err instanceof PermioError && err.status === 404) || !(await this.ctx.logWaits.advancedPast(seen))) throw err;
+      return op(this.ctx, caller, input);
+    }
   }
 }

@@ -94,7 +94,7 @@ function unaryHandler(operation: Operation, method: AnyMethod, service: ServiceL
     };
     // The same order as REST (SPEC §5): authentication, rate limit, then the request itself.
     const run = async (): Promise<unknown> => {
-      caller = service.authenticate(authorization(call.metadata));
+      caller = await authenticate(service, authorization(call.metadata));
       const rateHeaders = service.admit(caller);
       if (rateHeaders !== undefined) call.sendMetadata(toMetadata(rateHeaders));
       if (call.request === OVERSIZED) throw Errors.payloadTooLarge(operation.bodyLimit);
@@ -122,4 +122,15 @@ function unaryHandler(operation: Operation, method: AnyMethod, service: ServiceL
       },
     );
   };
+}
+
+/** `service.authenticate`, or — cluster mode, a key this node may not hold yet — its second verdict after catching up. */
+function authenticate(service: ServiceLike, authorization: string | undefined): Caller | Promise<Caller> {
+  try {
+    return service.authenticate(authorization);
+  } catch (err) {
+    const late = service.authenticateLate?.(authorization, err);
+    if (late === undefined) throw err;
+    return late;
+  }
 }

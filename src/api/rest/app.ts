@@ -2,7 +2,7 @@
 // small steps — accept → route → authenticate → admit → read input → run → answer → record.
 import uWS from 'uWebSockets.js';
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
-import { Errors } from '../../errors.js';
+import { Errors, PermioError, toPermioError } from '../../errors.js';
 import { Answer } from '../../service/answer.js';
 import type { Caller } from '../../service/caller.js';
 import type { Input } from '../../service/validate.js';
@@ -144,28 +144,74 @@ export function startRestServer(opts: RestOptions): Promise<RestServer> {
   /** Steps 3–5 of an RPC: authenticate, admit (SPEC §5 order), then read the input and run it. */
   function serveRpc(x: Exchange, operation: Operation, templated: boolean, params: Record<string, string>): void {
     x.rpc = operation.rpc;
+    const authorization = x.authorization === '' ? undefined : x.authorization;
     let caller: Caller;
     try {
-      caller = service.authenticate(x.authorization === '' ? undefined : x.authorization);
+      caller = service.authenticate(authorization);
+    } catch (err) {
+      const late = service.authenticateLate?.(authorization, err);
+      if (late === undefined) return refuse(x, err);
+      return serveLate(x, operation, templated, params, late);
+    }
+    try {
       x.rateHeaders = service.admit(caller);
     } catch (err) {
       return refuse(x, err);
     }
     begin(x);
-    if (operation.body !== '*' || !x.hasBody) return run(x, operation, caller, inputOf(x, {}, templated, params));
-    readBody(x.res, operation.bodyLimit, x.contentLength, (err, bytes) => {
+    readInput(x, operation, templated, params, (err, input) => {
       if (err) {
-        sendError(x.res, x, err, x.rateHeaders, true); // the rest of an oversized body is not read: close
+        sendError(x.res, x, err, x.rateHeaders, err.status === 413); // the rest of an oversized body is not read: close
         return end(x);
       }
+      run(x, operation, caller, input!);
+    });
+  }
+
+  /** The RPC's input: path and query parameters, plus the JSON body when it takes one; a 413 or 400 otherwise. */
+  function readInput(
+    x: Exchange,
+    operation: Operation,
+    templated: boolean,
+    params: Record<string, string>,
+    then: (err: PermioError | undefined, input?: Input) => void,
+  ): void {
+    if (operation.body !== '*' || !x.hasBody) return then(undefined, inputOf(x, {}, templated, params));
+    readBody(x.res, operation.bodyLimit, x.contentLength, (err, bytes) => {
+      if (err) return then(toPermioError(err));
       let body: Input;
       try {
         body = parseJsonObject(bytes);
       } catch (e) {
-        sendError(x.res, x, e, x.rateHeaders);
-        return end(x);
+        return then(toPermioError(e));
       }
-      run(x, operation, caller, inputOf(x, body, templated, params));
+      then(undefined, inputOf(x, body, templated, params));
+    });
+  }
+
+  /**
+   * Cluster mode: a key this node does not know yet may be on its way through the log. The body is read meanwhile
+   * (uWS hands it only to a handler attached now); the key's verdict still comes first (SPEC §5 order).
+   */
+  function serveLate(x: Exchange, operation: Operation, templated: boolean, params: Record<string, string>, late: Promise<Caller>): void {
+    begin(x);
+    readInput(x, operation, templated, params, (inputError, input) => {
+      late.then(
+        (caller) => {
+          try {
+            x.rateHeaders = service.admit(caller);
+            if (inputError) throw inputError;
+          } catch (err) {
+            sendError(x.res, x, err, x.rateHeaders, (err as PermioError).status === 413);
+            return end(x);
+          }
+          run(x, operation, caller, input!);
+        },
+        (err) => {
+          sendError(x.res, x, err, undefined, inputError?.status === 413);
+          end(x);
+        },
+      );
     });
   }
 
