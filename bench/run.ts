@@ -1,5 +1,6 @@
-// `npm run bench`: the engine in-process, REST and gRPC under load, durable writes, cold start and scaling with workers,
-// each beside a baseline from the same run. `--only=engine|rest|grpc|writes|cold|scaling|cluster` runs one section;
+// `npm run bench`: the engine in-process, REST and gRPC under load, durable writes, cold start, scaling with workers,
+// cluster mode and the web console, each beside a baseline from the same run.
+// `--only=engine|rest|grpc|writes|cold|scaling|cluster|dashboard` runs one section;
 // `--only=ab --against=DIR [--rounds=N]` compares this build's REST check with another build's (DIR: its `dist`);
 // `--only=watch --against=DIR [--rounds=N] [--writes=N]` adds sequential grant writes to that comparison;
 // `--duration=S` sets seconds per load figure (default 10 for REST, 5 for the later sections);
@@ -17,6 +18,7 @@ import { formatColdRows, runColdStartBench } from './cold-start.bench.js';
 import { formatScalingRows, runScalingBench } from './scaling.bench.js';
 import { formatClusterRows, runClusterBench } from './cluster.bench.js';
 import { PROFILE_DIR } from './processes.js';
+import { runDashboardBench } from './dashboard.bench.js';
 
 function arg(name: string, fallback: number): number {
   const a = process.argv.find((x) => x.startsWith(`--${name}=`));
@@ -135,6 +137,18 @@ async function main(): Promise<void> {
       '\n¹ autocannon reports whole milliseconds for the load rows; lag rows are measured per grant (a check loop on B after the 200 on A).' +
         '\n² the Permio processes measured (a single node; the three nodes and nats-server for cluster writes; the one node for cluster checks).\n',
     );
+  }
+  if (!only || only === 'dashboard') {
+    const d = await runDashboardBench(process.argv.find((a) => a.startsWith('--against='))?.slice(10));
+    console.log('## Web console: shipped assets\n');
+    console.log(d.assets);
+    console.log('\n## Web console: time to interactive (headless Chromium, same machine; page, API calls and rendering)\n');
+    console.log(d.loads);
+    console.log('\n## Call-log listing on 100,000 entries of one organisation (in-process StoreReader; per call)\n');
+    console.log(d.listing);
+    console.log('');
+    console.log(d.flush);
+    console.log('');
   }
 }
 

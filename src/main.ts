@@ -20,6 +20,7 @@ import { CallLog } from './service/call-log.js';
 import { startRestServer } from './api/rest/app.js';
 import { startGrpcServer } from './api/grpc/server.js';
 import { docsPages } from './api/docs.js';
+import { dashboardPages } from './api/dashboard.js';
 import { registerGauges, registerReplicaGauges } from './metrics.js';
 import { healthReport } from './service/health.js';
 
@@ -80,7 +81,7 @@ async function main(): Promise<void> {
         ready,
         config.cluster && { nodeId: config.cluster.nodeId, status: writer.replica, revisionApplied: tokens.encode(feed.applied) },
       ),
-    pages: docsPages(),
+    pages: { ...docsPages(), ...dashboardPages() },
     debugActions: {
       ...(config.faultInjection
         ? {

@@ -332,17 +332,17 @@ export interface ListApiLogsRequest {
   start_time?: string;
   /** Only calls answered before this time (RFC 3339). */
   end_time?: string;
-  /** Only calls answered with this HTTP status. */
+  /** Only calls answered with this HTTP status (100–599). */
   status?: number;
   /** Only calls made with this API key id (`apikey_…` or `operator`). */
   key_id?: string;
-  /** Only calls of this RPC (e.g. `Check`) or route (e.g. `POST /v1/check`). */
+  /** Only calls of this RPC (e.g. `Check`) or route (e.g. `POST /v1/check`); at most 512 characters. */
   route?: string;
 }
 
 /** Response of ListApiLogs. */
 export interface ListApiLogsResponse {
-  /** The entries of this page, oldest first. */
+  /** The entries of this page, newest first. */
   logs: ApiLog[];
   /** The token of the next page; empty on the last page. */
   next_page_token: string;

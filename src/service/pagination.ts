@@ -11,7 +11,7 @@ export interface Page<T> {
 const TOKEN_VERSION = 'p1';
 
 /** Encodes "continue after this cursor" for list `kind` (tokens of one list are refused by another). */
-function encodeToken(kind: string, cursor: string | number): string {
+export function encodeToken(kind: string, cursor: string | number): string {
   return Buffer.from(JSON.stringify([TOKEN_VERSION, kind, cursor])).toString('base64url');
 }
 

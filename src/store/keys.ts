@@ -8,6 +8,7 @@
 //                                                 cluster's nodes share one, derived from the log stream's name
 //               'replicaOf'                       {stream, created}: cluster mode, the log stream this replica follows
 //               'changesTrimmedThrough'           number: highest revision trimmed from the change log (0: none)
+//               'callLogFacets'                   number: version of apiLogFacets (absent: build it from apiLogs)
 // orgs          [orgId]                           OrgRecord         (org ids are sequence-ordered)
 // users         [orgId, userId]                   UserRecord
 // projects      [orgId, projectName]              ProjectRecord
@@ -21,6 +22,7 @@
 // grantOrder    [projectId, userId, seq]          uri               (creation order of a user's grants)
 // invitations   [token]                           InvitationRecord
 // apiLogs       [orgId, seq]                      ApiLogRecord      (seq order = time order)
+// apiLogFacets  [orgId, seq]                      LogFacets         (the entry's time and filterable fields)
 // changes       [projectId, revision]             {committed_at, events}: the change log, a project's changes in order
 // changeOrder   revision (a number)               [projectId, committed ms]: every stored change in revision order
 //                                                 (retention trims from its start; meta 'changesTrimmedThrough')
@@ -45,6 +47,7 @@ export const DB_NAMES = [
   'apiLogs',
   'changes',
   'changeOrder',
+  'apiLogFacets',
 ] as const;
 
 export type DbName = (typeof DB_NAMES)[number];
@@ -71,6 +74,7 @@ export const META = {
   storeId: 'storeId',
   replicaOf: 'replicaOf',
   changesTrimmedThrough: 'changesTrimmedThrough',
+  callLogFacets: 'callLogFacets',
 } as const;
 
 /** The key of one record, by database. */
@@ -91,6 +95,7 @@ export const keyOf = {
   change: (projectId: string, revision: number): Key => [projectId, revision],
   /** A plain number: lmdb-js hands one-element array keys back as their element. */
   changeOrder: (revision: number): number => revision,
+  apiLogFacets: (orgId: string, seq: number): Key => [orgId, seq],
 };
 
 /** Every record of one scope: one contiguous range. */
@@ -103,7 +108,12 @@ export const rangeOf = {
   principal: (projectId: string, userId: string): KeyRange => prefixRange([projectId, userId]),
   /** changes of a project with a revision above `after`. */
   changesAfter: (projectId: string, after: number): KeyRange => ({ start: [projectId, after + 1], end: [projectId, KEY_END] }),
+  /** apiLogs or apiLogFacets of an organisation from sequence number `from` on. */
+  apiLogsFrom: (orgId: string, from: number): KeyRange => ({ start: [orgId, from], end: [orgId, Number.MAX_SAFE_INTEGER] }),
 };
+
+/** The sequence number of an `apiLogs` or `apiLogFacets` key. */
+export const seqOfLogKey = (key: Key): number => key[key.length - 1] as number;
 
 /** The principal of a `grants` key. */
 export const userOfGrantKey = (key: Key): string => key[1] as string;

@@ -1,9 +1,9 @@
 // Read-only queries for the main thread (lists, gets, key lookup). Never writes.
 import type { Store } from './env.js';
+import { CallLogColumns, type LogPage, type LogQuery } from './call-log-columns.js';
 import { keyOf, META, rangeOf, seqOfGrantOrderKey, type Key } from './keys.js';
 import type {
   ApiKeyRecord,
-  ApiLogRecord,
   GrantRecord,
   InvitationRecord,
   OrgRecord,
@@ -15,6 +15,7 @@ import type {
 
 export class StoreReader {
   private readonly db: Store['dbs'];
+  private readonly logColumns = new CallLogColumns();
 
   constructor(private readonly store: Store) {
     this.db = store.dbs;
@@ -93,9 +94,9 @@ export class StoreReader {
     return out;
   }
 
-  /** An organisation's API call log, oldest first. */
-  apiLogs(orgId: string): ApiLogRecord[] {
-    return this.values(this.db.apiLogs.getRange(rangeOf.organisation(orgId)));
+  /** One page of an organisation's API call log, newest first. */
+  apiLogPage(orgId: string, query: LogQuery): LogPage {
+    return this.logColumns.page(this.db, orgId, query);
   }
 
   invitation(token: string): InvitationRecord | undefined {

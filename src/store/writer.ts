@@ -11,6 +11,7 @@ import type { Store } from './env.js';
 import { META } from './keys.js';
 import { createApiKey, invalidateApiKey } from './apply/api-keys.js';
 import { appendLogs } from './apply/call-log.js';
+import { ensureLogFacets } from './call-log-facets.js';
 import { grant, revoke } from './apply/grants.js';
 import { acceptInvitation, addUser, createInvitation, createOrganisation, removeUser, updateOrganisation } from './apply/organisations.js';
 import { createPermission, createRole, deletePermission, deleteRole, updatePermission, updateRole } from './apply/permissions.js';
@@ -67,6 +68,7 @@ export class StoreWriter {
       meta.putSync(META.storeId, id);
     }
     this.storeId = id;
+    ensureLogFacets(store.root, store.dbs);
   }
 
   /** The revision of the last command applied (persisted with it). */

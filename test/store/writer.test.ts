@@ -128,7 +128,7 @@ describe('StoreWriter', () => {
     });
     const append = (entries: ReturnType<typeof entry>[], maxPerOrg: number, maxAgeDays = 7) =>
       value({ op: 'appendLogs', entries, max_age_ms: maxAgeDays * DAY, max_per_org: maxPerOrg });
-    const kept = () => reader.apiLogs(logOrg).map((r) => JSON.parse(r.request).n as number);
+    const kept = () => reader.apiLogPage(logOrg, { size: 1000 }).entries.map((r) => JSON.parse(r.request).n as number).reverse();
 
     beforeAll(() => {
       logOrg = value({ op: 'createOrganisation', name: 'logs', user_id: 'u', plan: 'enterprise', rate_limit_per_minute: 0 }).id;

@@ -131,9 +131,9 @@ export function startRestServer(opts: RestOptions): Promise<RestServer> {
         if (caller.kind !== 'operator') throw Errors.forbidden(`only the operator key may call ${route.path}`);
       }
       const answer = route.answer(new URLSearchParams(x.query));
-      if (!(answer instanceof Promise)) return send(x.res, x, answer.status ?? 200, answer.contentType, answer.body);
+      if (!(answer instanceof Promise)) return send(x.res, x, answer.status ?? 200, answer.contentType, answer.body, answer.headers);
       answer.then(
-        (a) => send(x.res, x, a.status ?? 200, a.contentType, a.body),
+        (a) => send(x.res, x, a.status ?? 200, a.contentType, a.body, a.headers),
         (err) => sendError(x.res, x, err),
       );
     } catch (err) {

@@ -9,6 +9,8 @@ export interface LocalAnswer {
   readonly status?: number;
   readonly contentType: string;
   readonly body: string;
+  /** Further response headers (caching, Content-Security-Policy, Location). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /** A route of the REST table that no RPC transcodes. Thrown errors are rendered like the API's. */
@@ -19,9 +21,9 @@ export interface LocalRoute extends Routable {
   readonly answer: (query: URLSearchParams) => LocalAnswer | Promise<LocalAnswer>;
 }
 
-/** Pages served without authentication, by path. */
+/** Pages served without authentication, by path (`GET`). */
 export interface StaticPages {
-  readonly [path: string]: { contentType: string; body: () => string };
+  readonly [path: string]: Omit<LocalAnswer, 'body'> & { body: () => string };
 }
 
 export interface LocalRouteOptions {
@@ -51,7 +53,7 @@ export function localRoutes(opts: LocalRouteOptions): LocalRoute[] {
     { method: 'GET', path: '/metrics', operatorOnly: false, answer: async () => ({ contentType: METRICS_CONTENT_TYPE, body: await renderMetrics() }) },
   ];
   for (const [path, page] of Object.entries(opts.pages ?? {})) {
-    routes.push({ method: 'GET', path, operatorOnly: false, answer: () => ({ contentType: page.contentType, body: page.body() }) });
+    routes.push({ method: 'GET', path, operatorOnly: false, answer: () => ({ ...page, body: page.body() }) });
   }
   for (const [path, action] of Object.entries(opts.debugActions ?? {})) {
     routes.push({ method: 'POST', path, operatorOnly: true, answer: async (query) => (await action(query), EMPTY) });

@@ -6,6 +6,7 @@ import { log } from '../../log.js';
 
 const STATUS_LINES: Readonly<Record<number, string>> = {
   200: '200 OK',
+  302: '302 Found',
   400: '400 Bad Request',
   401: '401 Unauthorized',
   403: '403 Forbidden',

@@ -1,6 +1,7 @@
 // Applies a batch of API call-log entries, then the retention of the organisations it touched (by size and age).
 import type { CommandOf as Cmd } from '../commands.js';
-import { keyOf, rangeOf, type Key } from '../keys.js';
+import { putLogFacets, removeLogFacets } from '../call-log-facets.js';
+import { keyOf, rangeOf, seqOfLogKey, type Key } from '../keys.js';
 import type { ApiLogRecord } from '../records.js';
 import { seqDigits, type WriteTxn } from './write-txn.js';
 
@@ -15,6 +16,7 @@ export function appendLogs(tx: WriteTxn, cmd: Cmd<'appendLogs'>): object {
     const count = counts.get(entry.organisation_id);
     if (count !== undefined) counts.set(entry.organisation_id, count + 1);
     apiLogs.putSync(keyOf.apiLog(entry.organisation_id, seq), { id: `log_${seqDigits(seq)}`, ...entry });
+    putLogFacets(tx.db, seq, entry);
     orgs.add(entry.organisation_id);
   }
   const cutoff = new Date(tx.now - cmd.max_age_ms).toISOString();
@@ -30,7 +32,10 @@ export function appendLogs(tx: WriteTxn, cmd: Cmd<'appendLogs'>): object {
       if ((value as ApiLogRecord).time >= cutoff) break; // oldest first: the rest is younger
       doomed.push(key as Key);
     }
-    for (const key of doomed) apiLogs.removeSync(key);
+    for (const key of doomed) {
+      apiLogs.removeSync(key);
+      removeLogFacets(tx.db, orgId, seqOfLogKey(key));
+    }
     counts.set(orgId, count - doomed.length);
   }
   return {};
