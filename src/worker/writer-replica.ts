@@ -82,6 +82,14 @@ export class LogReplica {
     this.appliedSeq = seqOfRevision(writer.revision);
   }
 
+  /**
+   * Every revision up to this one is applied: through the end of the last applied entry, as `apply` reports it (the
+   * store holds the revision of that entry's last command, which would put a restarted node behind the others).
+   */
+  get appliedRevision(): number {
+    return this.appliedSeq === 0 ? 0 : revisionOf(this.appliedSeq, COMMANDS_PER_ENTRY - 1);
+  }
+
   start(): void {
     this.conn.onChange(() => this.report());
     this.conn.start();
@@ -175,8 +183,8 @@ export class LogReplica {
     // Answered once committed, not once flushed: the log holds the entries durably, and a replica that loses its
     // unflushed tail in a crash applies it again from its last durable position (the revision in LMDB).
     // The whole entry is applied: reads may wait for any revision up to its last possible one.
-    this.post(replyOf(results, owners, revisionOf(seq, COMMANDS_PER_ENTRY - 1)));
     this.appliedSeq = seq;
+    this.post(replyOf(results, owners, this.appliedRevision));
     this.report();
   }
 

@@ -39,7 +39,7 @@ export interface LogEndQuery {
   logEnd: number;
 }
 export type LogEndAnswer = { logEnd: number; revision: number } | { logEnd: number; error: WireError };
-/** Sent once the store is open: the revision of the last command applied. */
+/** Sent once the store is open: every revision up to this one is applied. */
 export interface WriterReady {
   ready: true;
   revision: number;
@@ -113,5 +113,5 @@ function trim(): void {
 }
 setInterval(() => trimming || trim(), TRIM_INTERVAL_MS).unref();
 
-port.postMessage({ ready: true, revision: writer.revision } satisfies WriterReady);
+port.postMessage({ ready: true, revision: replica?.appliedRevision ?? writer.revision } satisfies WriterReady);
 replica?.start();

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
-import { startNats, startNatsCluster, type NatsCluster, type StartedNats } from '../helpers/nats.js';
+import { startNats, startNatsCluster, streamPayloads, type NatsCluster, type StartedNats } from '../helpers/nats.js';
 import { converged, serving, startNode, startNodes, stopNodes, until, type ClusterNode } from '../helpers/cluster.js';
 import { startServer } from '../helpers/server.js';
 import { client, type Client } from '../helpers/http.js';
@@ -122,6 +122,33 @@ describe('three nodes on one nats-server', () => {
     expectError(await client(b.server.httpUrl, 'perms_api_never-issued').get(`/v1/organisations/${orgId}`), 401);
   });
 
+  it('API-key secrets are drawn by the node that takes the call: only their hashes enter the log', async () => {
+    const { orgId, ref } = await setUpOrg(b.api, 'Secrets');
+    const created = ok(await b.api.post(`/v1/organisations/${orgId}/apikeys`, { ...ref, name: 'secret' })).api_key;
+    for (const n of nodes) ok(await client(n.server.httpUrl, created.key).get(`/v1/permissions?project_name=app`));
+    // the answers of those calls, redacted, reach the log through the call log (flushed about once a second)
+    await until(async () => (ok(await b.api.get(`/v1/organisations/${orgId}/logs?route=CreateApiKey`)).total_items === 1 ? true : undefined), 'the call log');
+    const log = Buffer.concat(await streamPayloads(nats.url));
+    expect(log.includes(created.id), 'the log is read: the key id is in it').toBe(true);
+    expect(log.includes(created.key)).toBe(false);
+    expect(log.includes(created.key.slice(-20))).toBe(false);
+  });
+
+  it('a delete cascades alike on every node', async () => {
+    const { orgId, ref } = await setUpOrg(a.api, 'Cascade');
+    const q = `organisation_id=${orgId}&project_name=app`;
+    const perms = ok(await b.api.get(`/v1/permissions?${q}`)).permissions as { id: string; name: string }[];
+    const [read, write] = ['read', 'write'].map((name) => perms.find((p) => p.name === name)!.id);
+    const role = ok(await b.api.post('/v1/roles', { ...ref, name: 'rw', description: '', permissions: [read, write] }));
+    ok(await c.api.post('/v1/grants', { ...ref, user_id: 'u', resource_uri: '/x', permissions: ['write'], roles: ['rw'] }));
+    ok(await a.api.del(`/v1/permissions/${write}?${q}`));
+    const state = (await converged(nodes, orgId, ['u'])) as any;
+    expect(state.per_project.app.roles.map((r: any) => [r.id, r.permissions.map((p: any) => p.id ?? p)])).toEqual([[role.id, [read]]]);
+    expect(state.per_project.app.grants.u).toEqual([{ user_id: 'u', resource_uri: '/x', permissions: [], roles: [role.id] }]);
+    ok(await c.api.del(`/v1/organisations/${orgId}/projects/app`));
+    for (const n of nodes) expectError(await n.api.get(`/v1/permissions?${q}`), 404);
+  });
+
   it('concurrent conflicting creates resolve identically everywhere: one 200, the others 409', async () => {
     const { orgId, ref } = await setUpOrg(a.api, 'Race');
     await converged(nodes, orgId, []);
@@ -190,6 +217,8 @@ describe('three nodes on one nats-server', () => {
       expect(ok(await check(n.api, ref, 'u', '/before/x')).passed, n.id).toBe(true);
       expect(ok(await check(n.api, ref, 'u', '/during')).passed, n.id).toBe(false);
     }
+    // a fully consistent read must ask the log where it ends: it cannot be answered
+    expectError(await b.api.post('/v1/check', { ...ref, principal_id: 'u', resource_uris: ['/before'], permissions: ['read'], consistency: { fully_consistent: true } }), 503);
     const health = await a.api.get('/healthz');
     expect(health.status).toBe(200);
     expect(health.body).toMatchObject({ status: 'SERVING', node_id: 'a', log_connected: false });
@@ -199,7 +228,7 @@ describe('three nodes on one nats-server', () => {
     nodes.push(e);
     const starting = await e.api.get('/healthz');
     expect(starting.status).toBe(503);
-    expect(starting.body).toMatchObject({ status: 'catching_up', node_id: 'e', log_connected: false });
+    expect(starting.body).toEqual({ status: 'catching_up', node_id: 'e', revision_applied: expect.stringMatching(/^[A-Za-z0-9_-]{1,64}$/), log_connected: false, lag_revisions: 0 });
 
     await nats.restart();
     await until(async () => ((await a.api.get('/healthz')).body.log_connected === true ? true : undefined), 'a to reconnect');
@@ -208,6 +237,7 @@ describe('three nodes on one nats-server', () => {
     const state = (await converged([a, b, c, e], orgId, ['u'])) as any;
     expect(state.per_project.app.grants.u.map((g: any) => g.resource_uri)).toEqual(['/before', '/after']);
     expect(String((await a.api.get('/metrics')).body)).toMatch(/^permio_log_connected 1$/m);
+    await until(async () => (/^permio_replica_lag_revisions 0$/m.test(String((await e.api.get('/metrics')).body)) ? true : undefined), 'no lag on e');
   });
 });
 

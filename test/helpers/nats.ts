@@ -104,6 +104,23 @@ export async function waitForJetStream(urls: string): Promise<void> {
   }
 }
 
+/** Every message payload of `stream` (the Permio write log by default), read straight from JetStream. */
+export async function streamPayloads(urls: string, stream = 'PERMIO_LOG'): Promise<Uint8Array[]> {
+  const nc = await connect({ servers: urls.split(',') });
+  try {
+    const jsm = await jetstreamManager(nc);
+    const { first_seq, last_seq } = (await jsm.streams.info(stream)).state;
+    const payloads: Uint8Array[] = [];
+    for (let seq = first_seq; seq <= last_seq; seq++) {
+      const m = await jsm.streams.getMessage(stream, { seq });
+      if (m) payloads.push(m.data);
+    }
+    return payloads;
+  } finally {
+    await nc.close();
+  }
+}
+
 class ServerProcess implements NatsServer {
   readonly url: string;
   private child: ChildProcess | undefined;
