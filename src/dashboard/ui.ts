@@ -89,17 +89,34 @@ export function useAction() {
   return { busy, error, run };
 }
 
-/** The loading, error and empty states of a list, or `render(items)` once it has some. */
-export function ListState<T>({ list, what, empty, render }: {
+/** The loading and error states of a list, or `render(items)` once it is loaded (empty or not). */
+export function ListState<T>({ list, what, render }: {
   list: Loaded<readonly T[]>;
   what: string;
-  empty: string;
   render: (items: readonly T[]) => ComponentChildren;
 }) {
   if (list.error !== undefined) return html`<${ErrorAlert} error=${list.error} />`;
   if (list.data === undefined) return html`<${Status}>Loading ${what}…<//>`;
-  if (list.data.length === 0) return html`<p class="empty">${empty}</p>`;
   return render(list.data);
+}
+
+/**
+ * A table with a caption and column headers (`''`: the actions column, named for screen readers only); with no
+ * rows, one row says `empty`, so the table is there as soon as the list is loaded.
+ */
+export function Table({ caption, head, empty, rows, className }: {
+  caption: ComponentChildren;
+  head: readonly string[];
+  empty: string;
+  rows: readonly ComponentChildren[];
+  className?: string;
+}) {
+  return html`
+    <table class=${className}>
+      <caption>${caption}</caption>
+      <thead><tr>${head.map((h) => html`<th scope="col">${h === '' ? html`<span class="sr-only">Actions</span>` : h}</th>`)}</tr></thead>
+      <tbody>${rows.length === 0 ? html`<tr><td class="empty" colspan=${head.length}>${empty}</td></tr>` : rows}</tbody>
+    </table>`;
 }
 
 /** The value of the input an event came from. */

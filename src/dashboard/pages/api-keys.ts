@@ -2,7 +2,7 @@
 import { html } from 'htm/preact';
 import { useState } from 'preact/hooks';
 import { orgPath, type ApiKey } from '../api.js';
-import { ErrorAlert, formatTime, ListState, Status, useAction, useLoad, valueOf, type PageProps } from '../ui.js';
+import { ErrorAlert, formatTime, ListState, Status, Table, useAction, useLoad, valueOf, type PageProps } from '../ui.js';
 
 export function ApiKeys({ api, scope }: PageProps) {
   const list = useLoad(() => api.listAll<ApiKey>(orgPath(scope.orgId, '/apikeys'), 'api_keys'), [api, scope.orgId]);
@@ -42,22 +42,16 @@ export function ApiKeys({ api, scope }: PageProps) {
     </form>
     <${ErrorAlert} error=${action.error} />
     ${created?.key !== undefined && html`<${NewSecret} apiKey=${created} onDone=${() => setCreated(undefined)} />`}
-    <${ListState} list=${list} what="API keys" empty="No API key yet." render=${(keys: readonly ApiKey[]) => html`
-      <table>
-        <caption>API keys</caption>
-        <thead><tr><th scope="col">Name</th><th scope="col">ID</th><th scope="col">Scope</th><th scope="col">Created</th><th scope="col">State</th><th scope="col"><span class="sr-only">Actions</span></th></tr></thead>
-        <tbody>
-          ${keys.map(
-            (k) => html`<tr key=${k.id}>
-              <td>${k.name}</td><td><code>${k.id}</code></td>
-              <td>${k.project_name ? `project ${k.project_name}` : 'organisation'}</td>
-              <td>${formatTime(k.created_at)}</td>
-              <td>${k.invalidated ? 'invalidated' : 'active'}</td>
-              <td>${!k.invalidated && html`<button type="button" class="danger" disabled=${action.busy} onClick=${() => invalidate(k.id)}>Invalidate</button>`}</td>
-            </tr>`,
-          )}
-        </tbody>
-      </table>`} />
+    <${ListState} list=${list} what="API keys" render=${(keys: readonly ApiKey[]) => html`
+      <${Table} caption="API keys" head=${['Name', 'ID', 'Scope', 'Created', 'State', '']} empty="No API key yet." rows=${keys.map(
+        (k) => html`<tr key=${k.id}>
+          <td>${k.name}</td><td><code>${k.id}</code></td>
+          <td>${k.project_name ? `project ${k.project_name}` : 'organisation'}</td>
+          <td>${formatTime(k.created_at)}</td>
+          <td>${k.invalidated ? 'invalidated' : 'active'}</td>
+          <td>${!k.invalidated && html`<button type="button" class="danger" disabled=${action.busy} onClick=${() => invalidate(k.id)}>Invalidate</button>`}</td>
+        </tr>`,
+      )} />`} />
   `;
 }
 

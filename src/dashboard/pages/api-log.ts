@@ -2,7 +2,7 @@
 import { html } from 'htm/preact';
 import { useState } from 'preact/hooks';
 import { orgPath, type ApiKey, type LogEntry, type Page } from '../api.js';
-import { ErrorAlert, formatTime, parseTime, Status, useLoad, valueOf, type PageProps } from '../ui.js';
+import { ErrorAlert, formatTime, parseTime, Status, Table, useLoad, valueOf, type PageProps } from '../ui.js';
 import { Tabs } from '../tabs.js';
 
 const LOG_PAGE_SIZE = 50;
@@ -72,23 +72,16 @@ export function ApiLog({ api, scope }: PageProps) {
       ? page.error === undefined && html`<${Status}>Loading the log…<//>`
       : html`
         <p class="muted">${page.data.total_items} ${page.data.total_items === 1 ? 'call' : 'calls'}${filtered(filters) ? ' match' : ' logged'}, newest first.</p>
-        ${logs.length === 0
-          ? html`<p class="empty">No call ${filtered(filters) ? 'matches these filters' : 'has been logged yet'}.</p>`
-          : html`<table class="log">
-              <caption>API calls, newest first</caption>
-              <thead><tr><th scope="col">Time</th><th scope="col">Actor</th><th scope="col">Action</th><th scope="col">Status</th><th scope="col">Latency</th></tr></thead>
-              <tbody>
-                ${logs.map(
-                  (e) => html`<tr key=${e.id} class=${e.id === openId ? 'open' : undefined} onClick=${() => setOpenId(e.id)}>
-                    <td><button type="button" class="link" aria-expanded=${e.id === openId} aria-controls="log-entry">${formatTime(e.time)}</button></td>
-                    <td>${actor(e.actor)}</td>
-                    <td><span class="rpc">${e.rpc}</span> <code>${e.route}</code></td>
-                    <td class=${e.status >= 400 ? 'status bad' : 'status'}>${e.status}</td>
-                    <td>${e.latency_ms} ms</td>
-                  </tr>`,
-                )}
-              </tbody>
-            </table>`}
+        <${Table} className="log" caption="API calls, newest first" head=${['Time', 'Actor', 'Action', 'Status', 'Latency']}
+          empty=${`No call ${filtered(filters) ? 'matches these filters' : 'has been logged yet'}.`} rows=${logs.map(
+            (e) => html`<tr key=${e.id} class=${e.id === openId ? 'open' : undefined} onClick=${() => setOpenId(e.id)}>
+              <td><button type="button" class="link" aria-expanded=${e.id === openId} aria-controls="log-entry">${formatTime(e.time)}</button></td>
+              <td>${actor(e.actor)}</td>
+              <td><span class="rpc">${e.rpc}</span> <code>${e.route}</code></td>
+              <td class=${e.status >= 400 ? 'status bad' : 'status'}>${e.status}</td>
+              <td>${e.latency_ms} ms</td>
+            </tr>`,
+          )} />
         <nav class="pager" aria-label="Log pages">
           <button type="button" class="secondary" disabled=${tokens.length === 1} onClick=${() => setTokens(tokens.slice(0, -1))}>Previous</button>
           <span>Page ${tokens.length}</span>

@@ -3,7 +3,7 @@ import { html } from 'htm/preact';
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, projectQuery, type Permission, type Role } from '../api.js';
 import { watchUrl } from '../session.js';
-import { ErrorAlert, formatTime, Status, useLoad, type PageProps } from '../ui.js';
+import { ErrorAlert, formatTime, Status, Table, useLoad, type PageProps } from '../ui.js';
 
 const MAX_ROWS = 500; // the page keeps the newest events only
 const RETRY_MS = [1000, 2000, 5000, 10_000]; // reconnect delays after a dropped connection
@@ -59,11 +59,13 @@ export function Changes({ api, apiKey, scope }: PageProps) {
     let seq = 0;
 
     const connect = () => {
+      let answered = false; // this socket has sent a message
       ws = new WebSocket(watchUrl());
       ws.onopen = () =>
         ws!.send(JSON.stringify({ authorization: `Bearer ${apiKey}`, ...projectQuery(scope), ...(after === undefined ? {} : { after_revision: after }) }));
       ws.onmessage = (e) => {
         let msg: WatchMessage | { error: { code: number; message: string; details?: unknown[] } };
+        answered = true;
         try {
           msg = JSON.parse(String(e.data));
         } catch {
@@ -75,6 +77,7 @@ export function Changes({ api, apiKey, scope }: PageProps) {
         }
         attempts = 0;
         after = msg.revision;
+        setError(undefined);
         setState('live');
         if (msg.events.length === 0) return; // "registered" and heartbeat messages
         setNames((old) => learnNames(old, msg.events));
@@ -85,8 +88,11 @@ export function Changes({ api, apiKey, scope }: PageProps) {
         if (stopped) return;
         if (e.code === CLOSE_NORMAL) return setState('ended');
         if (e.code === CLOSE_POLICY) return setState('failed');
+        const delay = RETRY_MS[Math.min(attempts++, RETRY_MS.length - 1)]!;
+        // a socket refused or dropped before any answer says nothing itself: say it (an error message was shown)
+        if (!answered) setError(new Error(`The Watch WebSocket (GET /v1/watch) closed without an answer (code ${e.code}); retrying in ${delay / 1000} s`));
         setState('retrying');
-        retry = setTimeout(connect, RETRY_MS[Math.min(attempts++, RETRY_MS.length - 1)]);
+        retry = setTimeout(connect, delay);
       };
     };
     connect();
@@ -103,19 +109,12 @@ export function Changes({ api, apiKey, scope }: PageProps) {
     <p class="muted">Writes to project ${scope.project} as they are committed.</p>
     <${Status}>${STATE_TEXT[state]}<//>
     <${ErrorAlert} error=${error ?? schema.error} />
-    ${rows.length === 0
-      ? html`<p class="empty">No change since the page opened.</p>`
-      : html`<table>
-          <caption>Changes to project ${scope.project}, newest first</caption>
-          <thead><tr><th scope="col">Committed</th><th scope="col">Revision</th><th scope="col">Event</th><th scope="col">What</th></tr></thead>
-          <tbody>
-            ${rows.map(
-              (r) => html`<tr key=${r.key}>
-                <td>${formatTime(r.time)}</td><td><code>${r.revision}</code></td><td>${r.event.type}</td><td>${describe(r.event, name)}</td>
-              </tr>`,
-            )}
-          </tbody>
-        </table>`}
+    ${(state === 'live' || state === 'ended' || rows.length > 0) && html`<${Table} caption=${`Changes to project ${scope.project}, newest first`}
+      head=${['Committed', 'Revision', 'Event', 'What']} empty="No change since the page opened." rows=${rows.map(
+        (r) => html`<tr key=${r.key}>
+          <td>${formatTime(r.time)}</td><td><code>${r.revision}</code></td><td>${r.event.type}</td><td>${describe(r.event, name)}</td>
+        </tr>`,
+      )} />`}
   `;
 }
 

@@ -1,16 +1,23 @@
 // The check playground: one principal, resources × permissions, the verdict and, per pair, why (SPEC §4, §8).
 import { html } from 'htm/preact';
 import { useState } from 'preact/hooks';
-import { projectQuery, type CheckAnswer, type Explanation, type Source } from '../api.js';
+import { ApiError, errorText, projectQuery, type CheckAnswer, type Explanation, type Source } from '../api.js';
 import { ErrorAlert, formatTime, useAction, valueOf, type PageProps } from '../ui.js';
 
 const MAX_EXPLAIN_PAIRS = 1000; // SPEC §8: ExplainCheck answers at most this many pairs; larger requests are only checked
+const NO_ROUTE = [404, 405];
+
+/** The verdict, and `why` it carries no explanations when it does not. */
+interface Answer {
+  readonly check: CheckAnswer;
+  readonly why?: string;
+}
 
 export function Check({ api, scope }: PageProps) {
   const [principal, setPrincipal] = useState('');
   const [resources, setResources] = useState('');
   const [permissions, setPermissions] = useState('');
-  const [answer, setAnswer] = useState<CheckAnswer | undefined>(undefined);
+  const [answer, setAnswer] = useState<Answer | undefined>(undefined);
   const action = useAction();
 
   const check = (e: Event) => {
@@ -23,8 +30,16 @@ export function Check({ api, scope }: PageProps) {
         resource_uris: resources.split('\n').map((s) => s.trim()).filter((s) => s !== ''),
         permissions: permissions.split(',').map((s) => s.trim()).filter((s) => s !== ''),
       };
-      const explain = request.resource_uris.length * request.permissions.length <= MAX_EXPLAIN_PAIRS;
-      setAnswer(await api.post<CheckAnswer>(explain ? '/v1/explain' : '/v1/check', request));
+      if (request.resource_uris.length * request.permissions.length > MAX_EXPLAIN_PAIRS) {
+        return setAnswer({ check: await api.post<CheckAnswer>('/v1/check', request), why: `Explanations are given for at most ${MAX_EXPLAIN_PAIRS} pairs.` });
+      }
+      try {
+        setAnswer({ check: await api.post<CheckAnswer>('/v1/explain', request) });
+      } catch (err) {
+        if (!(err instanceof ApiError && NO_ROUTE.includes(err.status) && err.message.includes('/v1/explain'))) throw err;
+        // a server without ExplainCheck (SPEC §8): the verdict still, and why there is no explanation
+        setAnswer({ check: await api.post<CheckAnswer>('/v1/check', request), why: `No explanations: POST /v1/explain answered ${errorText(err)}` });
+      }
     });
   };
 
@@ -51,7 +66,7 @@ export function Check({ api, scope }: PageProps) {
 }
 
 /** `Allowed` / `Denied` (the only place those words appear), what is missing, and each pair's sources. */
-function Verdict({ answer }: { answer: CheckAnswer }) {
+function Verdict({ answer: { check: answer, why } }: { answer: Answer }) {
   return html`
     <section class="result" aria-labelledby="verdict">
       <p id="verdict" role="status" class=${answer.passed ? 'verdict pass' : 'verdict fail'}>${answer.passed ? 'Allowed' : 'Denied'}</p>
@@ -63,7 +78,7 @@ function Verdict({ answer }: { answer: CheckAnswer }) {
           )}
         </ul>`}
       ${answer.explanations === undefined
-        ? html`<p class="muted">Explanations are given for at most ${MAX_EXPLAIN_PAIRS} pairs.</p>`
+        ? html`<p role="note" class="muted">${why ?? 'The server sent no explanations.'}</p>`
         : html`
           <h2>Explanation</h2>
           <table>

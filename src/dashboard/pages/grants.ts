@@ -3,7 +3,7 @@ import { html } from 'htm/preact';
 import { useEffect, useState } from 'preact/hooks';
 import { projectQuery, type Grant, type GrantWindow, type Permission, type Role } from '../api.js';
 import { PickList } from '../pick-list.js';
-import { ErrorAlert, formatTime, ListState, parseTime, useAction, useLoad, valueOf, type PageProps } from '../ui.js';
+import { ErrorAlert, formatTime, ListState, parseTime, Table, useAction, useLoad, valueOf, type PageProps } from '../ui.js';
 
 const BROWSE_DELAY_MS = 300; // the list follows the Principal field once typing pauses
 
@@ -81,23 +81,17 @@ export function Grants({ api, scope }: PageProps) {
       <h2 id="grants-title">${browsed === '' ? 'Grants of a principal' : `Grants of ${browsed}`}</h2>
       ${browsed === ''
         ? html`<p class="empty">Type a principal above to see its grants.</p>`
-        : html`<${ListState} list=${grants} what="grants" empty=${`${browsed} has no grant in project ${scope.project}.`}
-            render=${(items: readonly Grant[]) => html`
-              <table>
-                <caption>Grants of ${browsed} in project ${scope.project}</caption>
-                <thead><tr><th scope="col">Resource</th><th scope="col">Permissions</th><th scope="col">Roles</th><th scope="col">Time window</th><th scope="col"><span class="sr-only">Actions</span></th></tr></thead>
-                <tbody>
-                  ${items.map(
-                    (g) => html`<tr key=${g.resource_uri}>
-                      <td><code>${g.resource_uri}</code></td>
-                      <td>${g.permissions.map(permissionName).join(', ')}</td>
-                      <td>${g.roles.map(roleName).join(', ')}</td>
-                      <td>${(g.windows ?? []).map((w) => windowText(w, permissionName, roleName)).join('; ')}</td>
-                      <td><button type="button" class="danger" disabled=${action.busy} onClick=${() => revoke(g)}>Revoke</button></td>
-                    </tr>`,
-                  )}
-                </tbody>
-              </table>`} />`}
+        : html`<${ListState} list=${grants} what="grants" render=${(items: readonly Grant[]) => html`
+            <${Table} caption=${`Grants of ${browsed} in project ${scope.project}`} head=${['Resource', 'Permissions', 'Roles', 'Time window', '']}
+              empty=${`${browsed} has no grant in project ${scope.project}.`} rows=${items.map(
+                (g) => html`<tr key=${g.resource_uri}>
+                  <td><code>${g.resource_uri}</code></td>
+                  <td>${g.permissions.map(permissionName).join(', ')}</td>
+                  <td>${g.roles.map(roleName).join(', ')}</td>
+                  <td>${(g.windows ?? []).map((w) => windowText(w, permissionName, roleName)).join('; ')}</td>
+                  <td><button type="button" class="danger" disabled=${action.busy} onClick=${() => revoke(g)}>Revoke</button></td>
+                </tr>`,
+              )} />`} />`}
     </section>
   `;
 }

@@ -2,7 +2,7 @@
 import { html } from 'htm/preact';
 import { useState } from 'preact/hooks';
 import type { Organisation } from '../api.js';
-import { ErrorAlert, formatTime, ListState, useAction, valueOf, type PageProps } from '../ui.js';
+import { ErrorAlert, formatTime, ListState, Table, useAction, valueOf, type PageProps } from '../ui.js';
 
 export function Organisations({ api, organisations, scope, selectOrganisation }: PageProps) {
   const [name, setName] = useState('');
@@ -30,20 +30,14 @@ export function Organisations({ api, organisations, scope, selectOrganisation }:
       <button type="submit" disabled=${action.busy}>Create</button>
     </form>
     <${ErrorAlert} error=${action.error} />
-    <${ListState} list=${organisations} what="organisations" empty="No organisation yet." render=${(orgs: readonly Organisation[]) => html`
-      <table>
-        <caption>Organisations</caption>
-        <thead><tr><th scope="col">Name</th><th scope="col">ID</th><th scope="col">Plan</th><th scope="col">Created</th><th scope="col"><span class="sr-only">Actions</span></th></tr></thead>
-        <tbody>
-          ${orgs.map(
-            (o) => html`<tr key=${o.id}>
-              <td>${o.name}</td><td><code>${o.id}</code></td><td>${o.plan}</td><td>${formatTime(o.created_at)}</td>
-              <td>${o.id === scope.orgId
-                ? html`<span class="muted">Selected</span>`
-                : html`<button type="button" class="secondary" onClick=${() => selectOrganisation(o.id)}>Select</button>`}</td>
-            </tr>`,
-          )}
-        </tbody>
-      </table>`} />
+    <${ListState} list=${organisations} what="organisations" render=${(orgs: readonly Organisation[]) => html`
+      <${Table} caption="Organisations" head=${['Name', 'ID', 'Plan', 'Created', '']} empty="No organisation yet." rows=${orgs.map(
+        (o) => html`<tr key=${o.id}>
+          <td>${o.name}</td><td><code>${o.id}</code></td><td>${o.plan}</td><td>${formatTime(o.created_at)}</td>
+          <td>${o.id === scope.orgId
+            ? html`<span class="muted">Selected</span>`
+            : html`<button type="button" class="secondary" onClick=${() => selectOrganisation(o.id)}>Select</button>`}</td>
+        </tr>`,
+      )} />`} />
   `;
 }

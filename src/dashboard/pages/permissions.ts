@@ -2,7 +2,7 @@
 import { html } from 'htm/preact';
 import { useState } from 'preact/hooks';
 import { projectQuery, type Permission } from '../api.js';
-import { ErrorAlert, ListState, useAction, useLoad, valueOf, type PageProps } from '../ui.js';
+import { ErrorAlert, ListState, Table, useAction, useLoad, valueOf, type PageProps } from '../ui.js';
 
 export function Permissions({ api, scope }: PageProps) {
   const list = useLoad(() => api.listAll<Permission>('/v1/permissions', 'permissions', projectQuery(scope)), [api, scope.orgId, scope.project]);
@@ -35,18 +35,13 @@ export function Permissions({ api, scope }: PageProps) {
       <button type="submit" disabled=${action.busy}>Create</button>
     </form>
     <${ErrorAlert} error=${action.error} />
-    <${ListState} list=${list} what="permissions" empty=${`Project ${scope.project} has no permission yet.`} render=${(items: readonly Permission[]) => html`
-      <table>
-        <caption>Permissions of project ${scope.project}</caption>
-        <thead><tr><th scope="col">Name</th><th scope="col">Description</th><th scope="col">ID</th><th scope="col"><span class="sr-only">Actions</span></th></tr></thead>
-        <tbody>
-          ${items.map(
-            (p) => html`<tr key=${p.id}>
-              <td>${p.name}</td><td>${p.description}</td><td><code>${p.id}</code></td>
-              <td><button type="button" class="danger" disabled=${action.busy} onClick=${() => remove(p.id)}>Delete</button></td>
-            </tr>`,
-          )}
-        </tbody>
-      </table>`} />
+    <${ListState} list=${list} what="permissions" render=${(items: readonly Permission[]) => html`
+      <${Table} caption=${`Permissions of project ${scope.project}`} head=${['Name', 'Description', 'ID', '']}
+        empty=${`Project ${scope.project} has no permission yet.`} rows=${items.map(
+          (p) => html`<tr key=${p.id}>
+            <td>${p.name}</td><td>${p.description}</td><td><code>${p.id}</code></td>
+            <td><button type="button" class="danger" disabled=${action.busy} onClick=${() => remove(p.id)}>Delete</button></td>
+          </tr>`,
+        )} />`} />
   `;
 }

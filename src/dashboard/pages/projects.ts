@@ -2,7 +2,7 @@
 import { html } from 'htm/preact';
 import { useState } from 'preact/hooks';
 import { orgPath, type Project } from '../api.js';
-import { ErrorAlert, formatTime, ListState, useAction, valueOf, type PageProps } from '../ui.js';
+import { ErrorAlert, formatTime, ListState, Table, useAction, valueOf, type PageProps } from '../ui.js';
 
 export function Projects({ api, scope, projects }: PageProps) {
   const [name, setName] = useState('');
@@ -30,18 +30,12 @@ export function Projects({ api, scope, projects }: PageProps) {
       <button type="submit" disabled=${action.busy}>Create</button>
     </form>
     <${ErrorAlert} error=${action.error} />
-    <${ListState} list=${projects} what="projects" empty="No project yet." render=${(list: readonly Project[]) => html`
-      <table>
-        <caption>Projects</caption>
-        <thead><tr><th scope="col">Name</th><th scope="col">Created</th><th scope="col"><span class="sr-only">Actions</span></th></tr></thead>
-        <tbody>
-          ${list.map(
-            (p) => html`<tr key=${p.name}>
-              <td>${p.name}</td><td>${formatTime(p.created_at)}</td>
-              <td><button type="button" class="danger" disabled=${action.busy} onClick=${() => remove(p.name)}>Delete</button></td>
-            </tr>`,
-          )}
-        </tbody>
-      </table>`} />
+    <${ListState} list=${projects} what="projects" render=${(list: readonly Project[]) => html`
+      <${Table} caption="Projects" head=${['Name', 'Created', '']} empty="No project yet." rows=${list.map(
+        (p) => html`<tr key=${p.name}>
+          <td>${p.name}</td><td>${formatTime(p.created_at)}</td>
+          <td><button type="button" class="danger" disabled=${action.busy} onClick=${() => remove(p.name)}>Delete</button></td>
+        </tr>`,
+      )} />`} />
   `;
 }

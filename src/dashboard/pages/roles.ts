@@ -2,7 +2,7 @@
 import { html } from 'htm/preact';
 import { useState } from 'preact/hooks';
 import { projectQuery, type Permission, type Role } from '../api.js';
-import { ErrorAlert, ListState, useAction, useLoad, valueOf, type PageProps } from '../ui.js';
+import { ErrorAlert, ListState, Table, useAction, useLoad, valueOf, type PageProps } from '../ui.js';
 import { PickList } from '../pick-list.js';
 
 export function Roles({ api, scope }: PageProps) {
@@ -44,18 +44,13 @@ export function Roles({ api, scope }: PageProps) {
       <div><button type="submit" disabled=${action.busy}>Create</button></div>
     </form>
     <${ErrorAlert} error=${action.error} />
-    <${ListState} list=${list} what="roles" empty=${`Project ${scope.project} has no role yet.`} render=${(items: readonly Role[]) => html`
-      <table>
-        <caption>Roles of project ${scope.project}</caption>
-        <thead><tr><th scope="col">Name</th><th scope="col">Description</th><th scope="col">Permissions</th><th scope="col">ID</th><th scope="col"><span class="sr-only">Actions</span></th></tr></thead>
-        <tbody>
-          ${items.map(
-            (r) => html`<tr key=${r.id}>
-              <td>${r.name}</td><td>${r.description}</td><td>${r.permissions.map((p) => p.name).join(', ')}</td><td><code>${r.id}</code></td>
-              <td><button type="button" class="danger" disabled=${action.busy} onClick=${() => remove(r.id)}>Delete</button></td>
-            </tr>`,
-          )}
-        </tbody>
-      </table>`} />
+    <${ListState} list=${list} what="roles" render=${(items: readonly Role[]) => html`
+      <${Table} caption=${`Roles of project ${scope.project}`} head=${['Name', 'Description', 'Permissions', 'ID', '']}
+        empty=${`Project ${scope.project} has no role yet.`} rows=${items.map(
+          (r) => html`<tr key=${r.id}>
+            <td>${r.name}</td><td>${r.description}</td><td>${r.permissions.map((p) => p.name).join(', ')}</td><td><code>${r.id}</code></td>
+            <td><button type="button" class="danger" disabled=${action.busy} onClick=${() => remove(r.id)}>Delete</button></td>
+          </tr>`,
+        )} />`} />
   `;
 }
