@@ -69,6 +69,8 @@ export const Errors = {
   forbidden: (why: string) => new PermioError(403, `Permission denied: ${why}`),
   notFound: (what: string, id: string) =>
     new PermioError(404, `Not found: ${what} '${id}' does not exist`, [{ resource: what, id }]),
+  /** The token is a secret: never echoed. */
+  unknownInvitation: () => new PermioError(404, 'Not found: no such invitation (unknown, used or withdrawn token)', [{ resource: 'invitation' }]),
   routeNotFound: (path: string) => new PermioError(404, `Not found: no route for '${path}'`),
   methodNotAllowed: (method: string, path: string, allowed: readonly string[]) =>
     new PermioError(405, `Method not allowed: ${method} ${path}`, [{ allowed_methods: allowed }]),

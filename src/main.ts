@@ -6,6 +6,7 @@ import { Errors } from './errors.js';
 import { resolveAdminKey } from './admin-key.js';
 import { log, setLogLevel } from './log.js';
 import { DATA_FILE, openStore } from './store/env.js';
+import { DataDirInUse, lockDataDir, preparePrivateDir } from './store/data-dir.js';
 import { StoreReader } from './store/read.js';
 import { ChangeFeed, type Change } from './store/change-feed.js';
 import { ChangeLog } from './store/change-log.js';
@@ -28,6 +29,8 @@ async function main(): Promise<void> {
   const config = loadConfig();
   setLogLevel(config.logLevel);
   const advanceClock = config.testClock ? useManualClock(Date.now()) : undefined; // before anything reads the time
+  preparePrivateDir(config.dataDir);
+  const dirLock = await lockDataDir(config.dataDir); // before anything in the directory is opened
   const admin = resolveAdminKey(config.adminKey, config.dataDir);
 
   const feed = new ChangeFeed();
@@ -115,6 +118,7 @@ async function main(): Promise<void> {
     await writer.close(); // flush the writer and close its LMDB handle
     await pool.close();
     await store.close();
+    await dirLock.release();
     log.info('stopped');
     process.exit(0);
   };
@@ -159,6 +163,7 @@ process.on('unhandledRejection', (err) => log.error('unhandled rejection', { err
 process.on('uncaughtException', (err) => log.error('uncaught exception', { error: String(err?.stack ?? err) }));
 
 main().catch((err) => {
-  log.error('startup failed', { error: String(err?.stack ?? err) });
+  if (err instanceof DataDirInUse) log.error(`startup failed: ${err.message}`, { data_dir: err.dir });
+  else log.error('startup failed', { error: String(err?.stack ?? err) });
   process.exit(1);
 });

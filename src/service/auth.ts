@@ -1,6 +1,7 @@
 // Bearer-key authentication (SPEC §2): hashed lookup, constant-time comparison, and a small cache of valid keys.
 import crypto from 'node:crypto';
 import { Errors } from '../errors.js';
+import { hashSecret } from '../store/keys.js';
 import type { StoreReader } from '../store/read.js';
 import type { Caller } from './caller.js';
 
@@ -8,9 +9,8 @@ const BEARER = /^Bearer ([^\s]+)$/;
 const MAX_CACHED_KEYS = 10_000; // bounded: the cache holds only keys that authenticated
 const MAX_KEY_CHARS = 512; // longer strings cannot be our keys; do not hash them
 
-export function hashKey(secret: string): string {
-  return crypto.createHash('sha256').update(secret).digest('hex');
-}
+/** API keys are stored and looked up by their hash (as invitation tokens). */
+export const hashKey = hashSecret;
 
 const OPERATOR: Caller = Object.freeze({ kind: 'operator', keyId: 'operator', organisationId: undefined, projectName: undefined });
 

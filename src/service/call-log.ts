@@ -121,6 +121,7 @@ export class CallLog {
 function organisationOf(call: CallRecord): string | undefined {
   const id = call.input.organisation_id;
   if (typeof id === 'string' && id !== '') return id;
-  const res = typeof call.response === 'string' ? undefined : (call.response as { organisation?: { id?: string } } | undefined);
+  // REST reports JSON text: parsed only here, for the operator's calls on no named organisation
+  const res = (typeof call.response === 'string' ? JSON.parse(call.response) : call.response) as { organisation?: { id?: string } } | undefined;
   return res?.organisation?.id;
 }

@@ -109,18 +109,20 @@ export async function createInvitation(ctx: ServiceContext, caller: Caller, inpu
   const email = checkEmail('email', requiredString(input, 'email'));
   orgInScope(ctx, caller, orgId, { manage: true });
   const token = crypto.randomBytes(INVITATION_TOKEN_BYTES).toString('base64url');
-  return ctx.write({ op: 'createInvitation', organisation_id: orgId, email, token, ttl_ms: INVITATION_TTL_MS }, (inv: InvitationRecord) => ({
-    invitation: invitationView(inv),
+  const cmd = { op: 'createInvitation', organisation_id: orgId, email, token_hash: hashKey(token), ttl_ms: INVITATION_TTL_MS } as const;
+  return ctx.write(cmd, (inv: InvitationRecord) => ({
+    invitation: invitationView(inv, token),
   }));
 }
 
 export async function acceptInvitation(ctx: ServiceContext, caller: Caller, input: Input) {
   const token = requiredId(input, 'token');
   const userId = checkPrincipal('user_id', requiredString(input, 'user_id'));
-  const inv = ctx.reader.invitation(token);
-  if (inv === undefined) throw Errors.notFound('invitation', token);
+  const tokenHash = hashKey(token);
+  const inv = ctx.reader.invitation(tokenHash);
+  if (inv === undefined) throw Errors.unknownInvitation();
   orgInScope(ctx, caller, inv.organisation_id, { manage: true });
-  return ctx.write({ op: 'acceptInvitation', token, user_id: userId }, ({ organisation_id }: { organisation_id: string }) =>
+  return ctx.write({ op: 'acceptInvitation', token_hash: tokenHash, user_id: userId }, ({ organisation_id }: { organisation_id: string }) =>
     orgBody(ctx, ctx.reader.org(organisation_id)!),
   );
 }

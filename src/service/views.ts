@@ -33,9 +33,10 @@ export const apiKeyView = (k: ApiKeyRecord, secret?: string) => ({
   invalidated: k.invalidated,
 });
 
-export const invitationView = (i: InvitationRecord) => ({
+/** The token is passed only in the create response: the store holds its hash. */
+export const invitationView = (i: InvitationRecord, token: string) => ({
   id: i.id,
   email: i.email,
-  token: i.token,
+  token,
   expires_at: i.expires_at,
 });

@@ -11,8 +11,8 @@ export type CommandBody =
   | { op: 'updateOrganisation'; organisation_id: string; name?: string; plan?: Plan; rate_limit_per_minute?: number }
   | { op: 'addUser'; organisation_id: string; user_id: string; email: string }
   | { op: 'removeUser'; organisation_id: string; user_id: string }
-  | { op: 'createInvitation'; organisation_id: string; email: string; token: string; ttl_ms: number }
-  | { op: 'acceptInvitation'; token: string; user_id: string }
+  | { op: 'createInvitation'; organisation_id: string; email: string; token_hash: string; ttl_ms: number }
+  | { op: 'acceptInvitation'; token_hash: string; user_id: string }
   | { op: 'appendLogs'; entries: Omit<ApiLogRecord, 'id'>[]; max_age_ms: number; max_per_org: number }
   | { op: 'createProject'; organisation_id: string; name: string }
   | { op: 'deleteProject'; organisation_id: string; name: string }

@@ -20,7 +20,7 @@
 // roleNames     [projectId, name]                 roleId
 // grants        [projectId, userId, uri]          GrantRecord
 // grantOrder    [projectId, userId, seq]          uri               (creation order of a user's grants)
-// invitations   [token]                           InvitationRecord
+// invitations   [tokenHash]                       InvitationRecord (the token itself is never stored)
 // apiLogs       [orgId, seq]                      ApiLogRecord      (seq order = time order)
 // apiLogFacets  [orgId, seq]                      LogFacets         (the entry's time and filterable fields)
 // changes       [projectId, revision]             {committed_at, events}: the change log, a project's changes in order
@@ -30,6 +30,7 @@
 // Only changes with events are stored (a no-op write has a revision but no entry). The writer puts both entries in
 // the write's own transaction; the trim removes both, oldest first.
 
+import crypto from 'node:crypto';
 export const DB_NAMES = [
   'meta',
   'orgs',
@@ -78,6 +79,11 @@ export const META = {
 } as const;
 
 /** The key of one record, by database. */
+/** How a secret (API key, invitation token) is stored and looked up: its SHA-256, hex. */
+export function hashSecret(secret: string): string {
+  return crypto.createHash('sha256').update(secret).digest('hex');
+}
+
 export const keyOf = {
   org: (orgId: string): Key => [orgId],
   user: (orgId: string, userId: string): Key => [orgId, userId],
@@ -90,7 +96,7 @@ export const keyOf = {
   roleName: (projectId: string, name: string): Key => [projectId, name],
   grant: (projectId: string, userId: string, uri: string): Key => [projectId, userId, uri],
   grantOrder: (projectId: string, userId: string, seq: number): Key => [projectId, userId, seq],
-  invitation: (token: string): Key => [token],
+  invitation: (tokenHash: string): Key => [tokenHash],
   apiLog: (orgId: string, seq: number): Key => [orgId, seq],
   change: (projectId: string, revision: number): Key => [projectId, revision],
   /** A plain number: lmdb-js hands one-element array keys back as their element. */

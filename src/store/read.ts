@@ -99,8 +99,9 @@ export class StoreReader {
     return this.logColumns.page(this.db, orgId, query);
   }
 
-  invitation(token: string): InvitationRecord | undefined {
-    return this.db.invitations.get(keyOf.invitation(token));
+  /** An invitation by the hash of its token. */
+  invitation(tokenHash: string): InvitationRecord | undefined {
+    return this.db.invitations.get(keyOf.invitation(tokenHash));
   }
 
   private values<T>(range: Iterable<{ value: unknown }>): T[] {

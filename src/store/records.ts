@@ -87,6 +87,5 @@ export interface InvitationRecord {
   id: string;
   organisation_id: string;
   email: string;
-  token: string;
   expires_at: string;
 }

@@ -13,7 +13,15 @@ import { createApiKey, invalidateApiKey } from './apply/api-keys.js';
 import { appendLogs } from './apply/call-log.js';
 import { ensureLogFacets } from './call-log-facets.js';
 import { grant, revoke } from './apply/grants.js';
-import { acceptInvitation, addUser, createInvitation, createOrganisation, removeUser, updateOrganisation } from './apply/organisations.js';
+import {
+  acceptInvitation,
+  addUser,
+  createInvitation,
+  createOrganisation,
+  hashStoredInvitationTokens,
+  removeUser,
+  updateOrganisation,
+} from './apply/organisations.js';
 import { createPermission, createRole, deletePermission, deleteRole, updatePermission, updateRole } from './apply/permissions.js';
 import { createProject, deleteProject } from './apply/projects.js';
 import { WriteTxn } from './apply/write-txn.js';
@@ -69,6 +77,7 @@ export class StoreWriter {
     }
     this.storeId = id;
     ensureLogFacets(store.root, store.dbs);
+    store.root.transactionSync(() => hashStoredInvitationTokens(store.dbs));
   }
 
   /** The revision of the last command applied (persisted with it). */

@@ -64,8 +64,8 @@ function scenario(first: Store, firstWriter: StoreWriter): WriteCommand[] {
   run({ op: 'updateRole', ...ref, role_id: role, permissions: [] });
   run({ op: 'deletePermission', ...ref, permission_id: read });
   run({ op: 'createApiKey', organisation_id: org.id, project_name: 'default', name: 'k', hash: 'ab'.repeat(32) });
-  run({ op: 'createInvitation', organisation_id: org.id, email: 'dana@acme.test', token: 'tok-1', ttl_ms: 3_600_000 });
-  run({ op: 'acceptInvitation', token: 'tok-1', user_id: 'dana' });
+  run({ op: 'createInvitation', organisation_id: org.id, email: 'dana@acme.test', token_hash: 'tok-1-hash', ttl_ms: 3_600_000 });
+  run({ op: 'acceptInvitation', token_hash: 'tok-1-hash', user_id: 'dana' });
   run({ op: 'updateOrganisation', organisation_id: org.id, plan: 'enterprise' });
   const entry = { time: new Date(T0).toISOString(), organisation_id: org.id, actor: 'operator', transport: 'rest' as const, rpc: 'Grant', route: 'POST /v1/grants', status: 200, latency_ms: 1, request: '{}', response: '{}' };
   run({ op: 'appendLogs', entries: [entry, entry, entry], max_age_ms: 86_400_000, max_per_org: 2 });

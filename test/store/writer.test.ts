@@ -7,6 +7,7 @@ import { openStore, type Store } from '../../src/store/env.js';
 import { StoreReader } from '../../src/store/read.js';
 import { StoreWriter, type WriteResult } from '../../src/store/writer.js';
 import { stampCommand, type CommandBody } from '../../src/store/commands.js';
+import { hashSecret } from '../../src/store/keys.js';
 
 let dir: string;
 let store: Store;
@@ -154,5 +155,25 @@ describe('StoreWriter', () => {
       append([entry(6, 0)], 3, 0.5); // the cap removes 3, then age removes 4 (18 h old), not 5
       expect(kept()).toEqual([5, 6]);
     });
+  });
+});
+
+describe('invitation tokens at rest', () => {
+  it('an older store keeping invitations under their clear token is re-keyed by hash when the writer opens it', async () => {
+    const oldDir = fs.mkdtempSync(path.join(os.tmpdir(), 'permio-store-'));
+    const old = openStore(oldDir, { readOnly: false });
+    const org = new StoreWriter(old).applyBatch([stampCommand({ op: 'createOrganisation', name: 'o', user_id: 'u', plan: 'enterprise', rate_limit_per_minute: 0 })])[0]!;
+    const orgId = (org as { value: { id: string } }).value.id;
+    const inv = { id: 'inv_1', organisation_id: orgId, email: 'a@b.test', token: 'clear-token', expires_at: '2999-01-01T00:00:00.000Z' };
+    old.dbs.invitations.putSync(['clear-token'], inv);
+
+    const reopened = new StoreWriter(old);
+    expect(old.dbs.invitations.get(['clear-token'])).toBeUndefined();
+    const { token: _, ...hashed } = inv;
+    expect(new StoreReader(old).invitation(hashSecret('clear-token'))).toEqual(hashed);
+    const accepted = reopened.applyBatch([stampCommand({ op: 'acceptInvitation', token_hash: hashSecret('clear-token'), user_id: 'v' })])[0]!;
+    expect(accepted.ok).toBe(true);
+    await old.close();
+    fs.rmSync(oldDir, { recursive: true, force: true });
   });
 });

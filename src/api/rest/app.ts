@@ -45,6 +45,16 @@ interface RestRoute {
 /** The (kind, framing) pairs this front end serves; a row of another pair fails at startup, not at its first call. */
 const SERVED = new Set(['unary/json']);
 
+/** Routes with a secret path parameter (an invitation token) are logged by their template, never the path sent. */
+const SECRET_IN_PATH: ReadonlySet<Operation> = new Set(OPERATIONS.filter((o) => o.path.includes('{token}')));
+
+/** uWS's exclusive-port listen option (exported by the addon as `LIBUS_LISTEN_EXCLUSIVE_PORT`, typed only as an enum). */
+const LIBUS_LISTEN_EXCLUSIVE_PORT = 1;
+/** The addon's `listen(host, port, options, cb)`, missing from its typings. */
+interface ListenWithOptions {
+  listen(host: string, port: number, options: number, cb: (listenSocket: uWS.us_listen_socket | false) => void): void;
+}
+
 function routeTable(local: readonly LocalRoute[]): RestRoute[] {
   const rows: RestRoute[] = [];
   for (const operation of OPERATIONS) {
@@ -238,7 +248,7 @@ export function startRestServer(opts: RestOptions): Promise<RestServer> {
     service.recordCall?.({
       transport: 'rest',
       rpc: operation.rpc,
-      route: `${x.method} ${x.path}`,
+      route: SECRET_IN_PATH.has(operation) ? `${x.method} ${operation.path}` : `${x.method} ${x.path}`,
       caller,
       input,
       status,
@@ -262,7 +272,8 @@ export function startRestServer(opts: RestOptions): Promise<RestServer> {
   });
 
   return new Promise((resolve, reject) => {
-    app.listen(opts.host ?? '0.0.0.0', opts.port, (listenSocket) => {
+    // exclusively: without it uWS sets SO_REUSEPORT and a second server on the port would share its connections
+    (app as unknown as ListenWithOptions).listen(opts.host ?? '0.0.0.0', opts.port, LIBUS_LISTEN_EXCLUSIVE_PORT, (listenSocket) => {
       if (!listenSocket) return reject(new Error(`REST: cannot listen on port ${opts.port}`));
       resolve({
         port: uWS.us_socket_local_port(listenSocket as unknown as uWS.us_socket),

@@ -1,11 +1,11 @@
 // Applies organisation, user and invitation commands.
 import { Errors } from '../../errors.js';
 import type { CommandOf as Cmd } from '../commands.js';
-import { keyOf } from '../keys.js';
+import { hashSecret, keyOf, type Key } from '../keys.js';
 import type { InvitationRecord, OrgRecord, UserRecord } from '../records.js';
 import { requireOrg } from './lookups.js';
 import { createProjectRecord } from './projects.js';
-import type { WriteTxn } from './write-txn.js';
+import type { Dbs, WriteTxn } from './write-txn.js';
 
 /** The project every new organisation starts with (SPEC §3). */
 export const DEFAULT_PROJECT = 'default';
@@ -63,17 +63,16 @@ export function createInvitation(tx: WriteTxn, cmd: Cmd<'createInvitation'>): In
     id: tx.newId('inv'),
     organisation_id: cmd.organisation_id,
     email: cmd.email,
-    token: cmd.token,
     expires_at: new Date(tx.now + cmd.ttl_ms).toISOString(),
   };
-  tx.db.invitations.putSync(keyOf.invitation(cmd.token), inv);
+  tx.db.invitations.putSync(keyOf.invitation(cmd.token_hash), inv);
   return inv;
 }
 
 export function acceptInvitation(tx: WriteTxn, cmd: Cmd<'acceptInvitation'>): { organisation_id: string } {
-  const key = keyOf.invitation(cmd.token);
+  const key = keyOf.invitation(cmd.token_hash);
   const inv = tx.db.invitations.get(key) as InvitationRecord | undefined;
-  if (!inv || !tx.db.orgs.get(keyOf.org(inv.organisation_id))) throw Errors.notFound('invitation', cmd.token);
+  if (!inv || !tx.db.orgs.get(keyOf.org(inv.organisation_id))) throw Errors.unknownInvitation();
   if (Date.parse(inv.expires_at) <= tx.now) {
     tx.db.invitations.removeSync(key);
     throw Errors.badRequest('Invalid request: the invitation has expired', [{ expires_at: inv.expires_at }]);
@@ -82,4 +81,17 @@ export function acceptInvitation(tx: WriteTxn, cmd: Cmd<'acceptInvitation'>): { 
   putUser(tx, inv.organisation_id, cmd.user_id, inv.email);
   tx.db.invitations.removeSync(key);
   return { organisation_id: inv.organisation_id };
+}
+
+/**
+ * Stores made before tokens were hashed kept invitations under their clear token (and the token in the record):
+ * re-keys them by hash. Runs in the writer's first transaction; a no-op once done.
+ */
+export function hashStoredInvitationTokens(db: Dbs): void {
+  const stale: [Key, InvitationRecord & { token: string }][] = [];
+  for (const { key, value } of db.invitations.getRange()) if ('token' in value) stale.push([key as Key, value]);
+  for (const [key, { token, ...inv }] of stale) {
+    db.invitations.removeSync(key);
+    db.invitations.putSync(keyOf.invitation(hashSecret(token)), inv);
+  }
 }
