@@ -38,6 +38,11 @@ export interface Config {
   readonly cluster: ClusterConfig | undefined;
   /** How long a read waits for a revision this node has not applied yet (cluster mode), in ms. */
   readonly consistencyWaitMs: number;
+  /** Watch (SPEC §7): an idle stream's heartbeat period, and the unsent backlog past which a watcher is cut off. */
+  readonly watch: {
+    readonly heartbeatMs: number;
+    readonly maxBufferBytes: number;
+  };
 }
 
 export interface ClusterConfig {
@@ -64,6 +69,8 @@ const DEFAULTS = {
   natsReplicas: 1,
   consistencyWaitMs: 2000,
   changelogRetention: 1_000_000, // SPEC §7
+  watchHeartbeatS: 10, // SPEC §7
+  watchMaxBufferMb: 16, // SPEC §7
 };
 
 function readNumber(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
@@ -134,6 +141,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     cluster: readCluster(env),
     consistencyWaitMs: readNumber(env, 'PERMIO_CONSISTENCY_WAIT_MS', DEFAULTS.consistencyWaitMs, 0, 3_600_000),
     changelogRetention: readCount(env, 'PERMIO_CHANGELOG_RETENTION', DEFAULTS.changelogRetention),
+    watch: Object.freeze({
+      heartbeatMs: Math.round(readNumber(env, 'PERMIO_WATCH_HEARTBEAT_S', DEFAULTS.watchHeartbeatS, 0.01, 86_400) * 1000),
+      maxBufferBytes: Math.floor(readNumber(env, 'PERMIO_WATCH_MAX_BUFFER_MB', DEFAULTS.watchMaxBufferMb, 0.001, 65_536) * 1024 * 1024),
+    }),
     checkCacheChars: Math.floor(readNumber(env, 'PERMIO_CHECK_CACHE_MB', DEFAULTS.checkCacheMb, 0, 65_536) * 1024 * 1024),
     callLog: Object.freeze({
       enabled: env.PERMIO_CALL_LOG !== '0',

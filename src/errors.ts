@@ -97,5 +97,15 @@ export const Errors = {
     new PermioError(503, `Unavailable: this node has not applied revision ${wanted} yet`, [
       { revision_wanted: wanted, revision_applied: applied },
     ]),
+  /** Watch (SPEC §7): `after_revision` is older than what the change log keeps; details give both tokens. */
+  revisionNotRetained: (after: string, oldest: string) =>
+    new PermioError(400, `Invalid request: revision no longer retained: ${after} is older than the change log keeps`, [
+      { field: 'after_revision', description: 'revision no longer retained', replayable_after: oldest },
+    ]),
+  /** Watch (SPEC §7): the watcher left more than `limit` bytes unread, so it was cut off (429-shaped). */
+  slowConsumer: (limit: number) =>
+    new PermioError(429, `Slow consumer: the watcher left more than ${limit} bytes unread and was disconnected`, [
+      { limit_bytes: limit },
+    ]),
   internal: () => new PermioError(500, 'Internal error'),
 };

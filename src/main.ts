@@ -22,8 +22,9 @@ import { startRestServer } from './api/rest/app.js';
 import { startGrpcServer } from './api/grpc/server.js';
 import { docsPages } from './api/docs.js';
 import { dashboardPages } from './api/dashboard.js';
-import { registerGauges, registerReplicaGauges } from './metrics.js';
+import { registerGauges, registerReplicaGauges, registerWatchGauge } from './metrics.js';
 import { healthReport } from './service/health.js';
+import { WatchHub } from './service/watch-hub.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -62,6 +63,9 @@ async function main(): Promise<void> {
   feed.subscribe(() => reader.refresh());
   feed.subscribe((change) => pool.applyChange(change));
   feed.subscribe((change) => ctx.applyChange(change));
+  const watchHub = new WatchHub({ feed, changeLog, tokens, ...config.watch });
+  feed.subscribe((change) => watchHub.publish(change)); // queued only: sockets are written after the write is answered
+  registerWatchGauge(() => watchHub.size);
   afterWriterRestart = (revision) => {
     log.warn('writer thread restarted; check workers and caches reload from LMDB');
     reader.refresh();
@@ -73,7 +77,7 @@ async function main(): Promise<void> {
     feed.advance(revision);
   };
   const callLog = new CallLog(config.callLog, writer);
-  const service = new PermioService(ctx, new RateLimiter((orgId) => ctx.rateLimitOf(orgId)), callLog);
+  const service = new PermioService(ctx, new RateLimiter((orgId) => ctx.rateLimitOf(orgId)), callLog, watchHub);
 
   let ready = false;
   const rest = await startRestServer({
@@ -93,7 +97,7 @@ async function main(): Promise<void> {
             '/debug/crash/writer': () => writer.crash(),
           }
         : {}),
-      ...(advanceClock ? { '/debug/clock': clockAction(advanceClock) } : {}),
+      ...(advanceClock ? { '/debug/clock': clockAction(advanceClock, () => watchHub.tick()) } : {}),
     },
   });
   const grpc = await startGrpcServer({ service, port: config.grpcPort });
@@ -113,6 +117,7 @@ async function main(): Promise<void> {
     stopping = true;
     ready = false;
     log.info('shutting down', { signal });
+    watchHub.close(); // watchers get 503 and resume elsewhere; open streams would hold the listeners
     await Promise.all([rest.close(), grpc.close()]); // stop accepting, finish in-flight requests
     await callLog.close(); // the last call-log batch goes through the writer
     await writer.close(); // flush the writer and close its LMDB handle
@@ -128,12 +133,13 @@ async function main(): Promise<void> {
   watchIpcLauncher(() => void shutdown('launcher exited'));
 }
 
-/** `POST /debug/clock?advance_ms=N` (test clock only): moves the server's clock forward by N ms. */
-function clockAction(advance: (ms: number) => void): (query: URLSearchParams) => void {
+/** `POST /debug/clock?advance_ms=N` (test clock only): moves the server's clock forward by N ms, then runs `moved`. */
+function clockAction(advance: (ms: number) => void, moved: () => void): (query: URLSearchParams) => void {
   return (query) => {
     const ms = Number(query.get('advance_ms'));
     if (!Number.isSafeInteger(ms) || ms <= 0) throw Errors.invalidField('advance_ms', 'must be a positive integer (milliseconds)');
     advance(ms);
+    moved(); // heartbeats due at the new time go out now
   };
 }
 

@@ -136,3 +136,25 @@ export function renderMetrics(): Promise<string> {
 }
 
 export const METRICS_CONTENT_TYPE = registry.contentType;
+
+const watchCutOffs = new client.Counter({
+  name: 'permio_watch_slow_consumers_total',
+  help: 'Watch streams cut off because the watcher left more than PERMIO_WATCH_MAX_BUFFER_MB unread',
+  registers: [registry],
+});
+
+export function observeWatchCutOff(): void {
+  watchCutOffs.inc();
+}
+
+/** `permio_watchers`: the open Watch streams (replaying or live). */
+export function registerWatchGauge(open: () => number): void {
+  new client.Gauge({
+    name: 'permio_watchers',
+    help: 'Open Watch streams, replaying or live',
+    registers: [registry],
+    collect() {
+      this.set(open());
+    },
+  });
+}

@@ -68,6 +68,7 @@ export const OPERATIONS: readonly Operation[] = Object.freeze([
   op(P, 'Revoke', 'DELETE', '/v1/grants', '*'),
   op(P, 'ListGrants', 'GET', '/v1/grants', ''),
   op(P, 'Check', 'POST', '/v1/check', '*', { bodyLimit: MAX_CHECK_BODY_BYTES, preEncoded: true, sampled: true }),
+  op(P, 'Watch', 'GET', '/v1/watch', '', { kind: 'server-streaming', rest: 'websocket' }),
   op(O, 'CreateOrganisation', 'POST', '/v1/organisations', '*'),
   op(O, 'ListOrganisations', 'GET', '/v1/organisations', ''),
   op(O, 'GetOrganisation', 'GET', ORG, ''),

@@ -1,6 +1,7 @@
 // The service layer as both transports see it: implemented by service/service.ts (and by test doubles).
 import type { Caller } from '../service/caller.js';
 import type { CallRecord } from '../service/call-log.js';
+import type { Subscription, WatchSink } from '../service/watch-hub.js';
 
 export interface ServiceLike {
   /** Throws PermioError 401 for missing/malformed/unknown/invalidated keys; `authorization` is the raw value, e.g. "Bearer perms_api_…". */
@@ -18,6 +19,11 @@ export interface ServiceLike {
    * rejects with PermioError.
    */
   invoke(rpc: string, caller: Caller, input: Record<string, unknown>): Promise<unknown>;
+  /**
+   * Opens a Watch subscription (SPEC §7) whose messages go to `sink`; rejects with PermioError (optional: test doubles
+   * may omit it, and the transports then refuse Watch).
+   */
+  watch?(caller: Caller, input: Record<string, unknown>, sink: WatchSink): Promise<Subscription>;
   /** Records an answered call in the API call log (optional: test doubles may omit it). */
   recordCall?(call: CallRecord): void;
 }

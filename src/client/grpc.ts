@@ -5,6 +5,7 @@ import { PROTO_DIR } from '../api/grpc/proto.js';
 import { deadlineExceeded, fromErrorBody, PermioError, statusForCode, unreachable } from './errors.js';
 import { retryAfterMs } from './rest.js';
 import { exportRecord, numberedRecords } from './records.js';
+import { watchMessage } from './watch.js';
 import { rpcSpec, type Answer, type Message, type RecordSource, type Transport } from './transport.js';
 import { PROTO_FILES, PROTO_PACKAGE, RPCS } from './wire.js';
 
@@ -89,7 +90,7 @@ export class GrpcTransport implements Transport {
     const abort = () => call.cancel();
     signal.addEventListener('abort', abort, { once: true });
     try {
-      const normalize = rpc === 'ExportProject' ? exportRecord : (m: Message) => m;
+      const normalize = rpc === 'ExportProject' ? exportRecord : rpc === 'Watch' ? watchMessage : (m: Message) => m;
       for await (const message of call) yield normalize(message as Message);
     } catch (err) {
       if ((err as grpc.ServiceError).code === grpc.status.CANCELLED && signal.aborted) return;

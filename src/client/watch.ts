@@ -9,6 +9,25 @@ const MAX_RECONNECT_WAIT_MS = 2_000;
 /** How long the watch keeps trying to reopen without getting a message before it gives up (a server restart fits). */
 export const RECONNECT_WINDOW_MS = 30_000;
 
+const GRANT_EVENTS: ReadonlySet<unknown> = new Set(['GRANT', 'REVOKE', 'GRANT_EXPIRED']);
+
+/**
+ * A gRPC Watch message (defaults decoded) → the REST message: a schema event's `permissions` and `roles` (empty
+ * repeated fields of the flat event message) are dropped, so both transports yield the same JSON.
+ */
+export function watchMessage(message: Message): Message {
+  const events = message.events as Message[] | undefined;
+  if (events === undefined) return message;
+  return {
+    ...message,
+    events: events.map((e) => {
+      if (GRANT_EVENTS.has(e.type)) return e;
+      const { permissions: _p, roles: _r, ...rest } = e;
+      return rest;
+    }),
+  };
+}
+
 /** Whether the stream may be reopened after `err`: the connection dropped, or the server answered 503 or 429 (slow consumer). */
 function resumable(err: unknown): err is PermioError {
   return err instanceof PermioError && (err.unreachable || err.status === 503 || err.status === 429);

@@ -639,6 +639,55 @@ export interface CheckResponse {
   missing_permissions: MissingPermissions[];
 }
 
+/** Request of Watch. The filters keep only grant events; schema events (permissions, roles, the project) always pass. */
+export interface WatchRequest {
+  /** The organisation; required with the operator key. */
+  organisation_id?: string;
+  /** The project; required unless the key is a project key. */
+  project_name?: string;
+  /** A `Permio-Revision` token: replay every matching change after it first. Empty: start at the current revision. */
+  after_revision?: string;
+  /** Only grant events (GRANT, REVOKE, GRANT_EXPIRED) of this principal. */
+  user_id?: string;
+  /** Only grant events whose URI is at or under this one by whole segments (`/a` covers `/a/b`, not `/ab`). */
+  resource_prefix?: string;
+}
+
+/** One revision's matching events; with no events: the stream is live (or a heartbeat) and has every change up to
+ * `revision`, so resuming after it yields exactly the later writes. */
+export interface WatchResponse {
+  /** The revision token of the write (pass it back as `after_revision` to resume after it). */
+  revision: string;
+  /** RFC 3339 UTC: when the write was committed (with no events: when the message was sent). */
+  committed_at: string;
+  /** The events, in the order the write applied them. */
+  events: WatchEvent[];
+}
+
+/** One change, `type` first. Grant events carry the grant fields, permission and role events the object. */
+export interface WatchEvent {
+  /** GRANT, REVOKE, GRANT_EXPIRED, PERMISSION_CREATED, PERMISSION_UPDATED, PERMISSION_DELETED, ROLE_CREATED,
+   * ROLE_UPDATED, ROLE_DELETED or PROJECT_DELETED. Deleting a permission, role or project is one event (the cascade is
+   * implied). */
+  type: string;
+  /** Grant events: the principal. */
+  user_id?: string;
+  /** Grant events: the resource URI (trailing `/` removed). */
+  resource_uri?: string;
+  /** Grant events: the permission ids the write granted, revoked or that expired. */
+  permissions: string[];
+  /** Grant events: the role ids the write granted, revoked or that expired. */
+  roles: string[];
+  /** Grant events of a time-bounded grant: when it starts (RFC 3339). */
+  starts_at?: string;
+  /** Grant events of a time-bounded grant: when it ends (RFC 3339). */
+  expires_at?: string;
+  /** PERMISSION_* events: the permission. */
+  permission?: Permission;
+  /** ROLE_* events: the role, its permissions embedded. */
+  role?: Role;
+}
+
 /** Every RPC: request and response types. */
 export interface Rpcs {
   CreateOrganisation: { request: CreateOrganisationRequest; response: CreateOrganisationResponse };
@@ -671,6 +720,7 @@ export interface Rpcs {
   Revoke: { request: RevokeRequest; response: Empty };
   ListGrants: { request: ListGrantsRequest; response: ListGrantsResponse };
   Check: { request: CheckRequest; response: CheckResponse };
+  Watch: { request: WatchRequest; response: WatchResponse };
 }
 
 /** An RPC name, e.g. `Check`. */
@@ -737,4 +787,5 @@ export const RPCS: { readonly [R in RpcName]: RpcSpec } = {
   Revoke: { service: "PermissionsService", clientStream: false, serverStream: false, http: ["DELETE", "/v1/grants", "*"], fields: ["organisation_id", "project_name", "user_id", "resource_uri", "permissions", "roles"] },
   ListGrants: { service: "PermissionsService", clientStream: false, serverStream: false, http: ["GET", "/v1/grants", ""], fields: ["organisation_id", "project_name", "user_id", "resource_uri", "page_size", "page_token", "at_least_revision"], items: "grants" },
   Check: { service: "PermissionsService", clientStream: false, serverStream: false, http: ["POST", "/v1/check", "*"], fields: ["organisation_id", "project_name", "principal_id", "resource_uris", "permissions", "consistency"] },
+  Watch: { service: "PermissionsService", clientStream: false, serverStream: true, http: ["GET", "/v1/watch", ""], fields: ["organisation_id", "project_name", "after_revision", "user_id", "resource_prefix"] },
 };

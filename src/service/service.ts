@@ -11,6 +11,8 @@ import * as grants from './grant-ops.js';
 import { check } from './check.js';
 import { listApiLogs } from './log-ops.js';
 import type { CallLog, CallRecord } from './call-log.js';
+import { watch } from './watch.js';
+import type { Subscription, WatchHub, WatchSink } from './watch-hub.js';
 
 /** Resolves to the response body (JSON text for pre-encoded operations, e.g. Check) or an `Answer` with headers. */
 type Operation = (ctx: ServiceContext, caller: Caller, input: Input) => Promise<unknown>;
@@ -54,6 +56,7 @@ export class PermioService {
     private readonly ctx: ServiceContext,
     private readonly limiter: RateLimiter,
     private readonly callLog: CallLog,
+    private readonly watchHub: WatchHub,
   ) {}
 
   /** Records an answered call in the API call log (asynchronously, in batches; checks sampled). */
@@ -91,13 +94,19 @@ export class PermioService {
     return this.ctx.config.cluster ? this.invokeInCluster(op, caller, input) : op(this.ctx, caller, input);
   }
 
+  /** Opens a Watch subscription (SPEC §7) writing to `sink`; rejects with PermioError as `invoke` does. */
+  watch(caller: Caller, input: Input, sink: WatchSink): Promise<Subscription> {
+    const op = (ctx: ServiceContext, c: Caller, i: Input) => watch(ctx, this.watchHub, c, i, sink);
+    return this.ctx.config.cluster ? this.invokeInCluster(op, caller, input) : op(this.ctx, caller, input);
+  }
+
   /**
    * Cluster mode: a 404 may only mean that this node had not yet applied a write acknowledged elsewhere (an
    * organisation, project or permission just created on another node). The node then catches up with the log and,
    * if that brought anything new, runs the call once more: a "not found" is never older than the call, and the
    * common case pays nothing. (Whatever a write puts in the log is judged again by every node at its position.)
    */
-  private async invokeInCluster(op: Operation, caller: Caller, input: Input): Promise<unknown> {
+  private async invokeInCluster<T>(op: (ctx: ServiceContext, caller: Caller, input: Input) => Promise<T>, caller: Caller, input: Input): Promise<T> {
     const seen = this.ctx.feed.applied;
     try {
       return await op(this.ctx, caller, input);

@@ -12,6 +12,7 @@ import type { ServiceLike } from '../service-port.js';
 import { EncodedAnswers, passEncoded } from './check-answer.js';
 import { boundedDeserializer, OVERSIZED, toServiceInput, virtualFields, UNDECODABLE } from './request.js';
 import { toServiceError } from './status.js';
+import { watchHandler } from './watch-stream.js';
 
 /** Called with the cause of every INTERNAL answer (the client only sees "Internal error"). */
 export type InternalErrorLog = (rpc: string, cause: unknown) => void;
@@ -22,7 +23,13 @@ type AnyMethod = MethodDefinition<object, object>;
 type HandlerFactory = (operation: Operation, method: AnyMethod, service: ServiceLike, logInternal: InternalErrorLog) => UntypedHandleCall;
 
 /** The handler of each kind of RPC; a row of a kind without one fails at startup. */
-const HANDLERS: { readonly [K in OperationKind]?: HandlerFactory } = { unary: unaryHandler };
+const HANDLERS: { readonly [K in OperationKind]?: HandlerFactory } = { unary: unaryHandler, 'server-streaming': serverStreamHandler };
+
+/** Server streams, by RPC. */
+function serverStreamHandler(operation: Operation, method: AnyMethod, service: ServiceLike, logInternal: InternalErrorLog): UntypedHandleCall {
+  if (operation.rpc !== 'Watch') throw new Error(`gRPC: no handler for the server stream ${operation.rpc}`);
+  return watchHandler(operation, method, service, { authorization, authenticate: (a) => authenticate(service, a) }, logInternal);
+}
 
 /** `rpc`'s operation-table row, whose kind must be what the proto says (stream flags). */
 function operationOf(rpc: string, method: AnyMethod): Operation {
@@ -44,7 +51,8 @@ export function boundedDefinition(definition: ServiceDefinition): ServiceDefinit
     bounded[rpc] = {
       ...method,
       requestDeserialize: boundedDeserializer(method.requestDeserialize, operation.bodyLimit),
-      ...(operation.preEncoded ? { responseSerialize: passEncoded(method.responseSerialize) } : {}),
+      // pre-encoded answers and stream messages (each encoded once for every stream that gets it) pass through
+      ...(operation.preEncoded || operation.kind === 'server-streaming' ? { responseSerialize: passEncoded(method.responseSerialize) } : {}),
     };
   }
   return bounded;

@@ -6,12 +6,13 @@ import { Errors, PermioError, toPermioError } from '../../errors.js';
 import { Answer } from '../../service/answer.js';
 import type { Caller } from '../../service/caller.js';
 import type { Input } from '../../service/validate.js';
-import { OPERATIONS, type HttpMethod, type Operation } from '../operations.js';
+import { OPERATION_BY_RPC, OPERATIONS, type HttpMethod, type Operation } from '../operations.js';
 import type { ServiceLike } from '../service-port.js';
 import { drainBody, parseJsonObject, readBody } from './body.js';
 import { localRoutes, type LocalRoute, type LocalRouteOptions } from './local-routes.js';
 import { send, sendError, sendJson, type ResponseState } from './reply.js';
 import { Router } from './router.js';
+import { watchSocket } from './watch-socket.js';
 
 /** The binary addon, not the `ws` fallback the package silently switches to when the binary fails to load. */
 export function assertNativeUws(): void {
@@ -43,7 +44,7 @@ interface RestRoute {
 }
 
 /** The (kind, framing) pairs this front end serves; a row of another pair fails at startup, not at its first call. */
-const SERVED = new Set(['unary/json']);
+const SERVED = new Set(['unary/json', 'server-streaming/websocket']);
 
 /** Routes with a secret path parameter (an invitation token) are logged by their template, never the path sent. */
 const SECRET_IN_PATH: ReadonlySet<Operation> = new Set(OPERATIONS.filter((o) => o.path.includes('{token}')));
@@ -168,6 +169,7 @@ export function startRestServer(opts: RestOptions): Promise<RestServer> {
     } catch (err) {
       return refuse(x, err);
     }
+    if (operation.rest === 'websocket') return refuse(x, upgradeRequired(operation)); // the upgrade is served by `watchSocket`
     begin(x);
     readInput(x, operation, templated, params, (err, input) => {
       if (err) {
@@ -258,7 +260,8 @@ export function startRestServer(opts: RestOptions): Promise<RestServer> {
     });
   }
 
-  const app = uWS.App().any('/*', (res: HttpResponse, req: HttpRequest) => {
+  const app = uWS.App().ws(OPERATION_BY_RPC.get('Watch')!.path, watchSocket(service)); // before '/*': it takes the upgrades
+  app.any('/*', (res: HttpResponse, req: HttpRequest) => {
     const x = accept(res, req);
     let match;
     try {
@@ -285,6 +288,13 @@ export function startRestServer(opts: RestOptions): Promise<RestServer> {
       });
     });
   });
+}
+
+/** A plain request to a WebSocket route (its upgrade is answered by the `ws` route before this one). */
+function upgradeRequired(operation: Operation): PermioError {
+  return Errors.badRequest(`Invalid request: ${operation.method} ${operation.path} is a WebSocket: send it as an upgrade request`, [
+    { field: 'upgrade', description: "send 'Connection: Upgrade' and 'Upgrade: websocket'" },
+  ]);
 }
 
 /** The service input: path parameters win over body fields, body over query; the common POST case reuses the body. */
