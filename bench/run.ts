@@ -2,13 +2,14 @@
 // cluster mode and the web console, each beside a baseline from the same run.
 // `--only=engine|rest|grpc|writes|cold|scaling|cluster|dashboard` runs one section;
 // `--only=ab --against=DIR [--rounds=N]` compares this build's REST check with another build's (DIR: its `dist`);
-// `--only=watch --against=DIR [--rounds=N] [--writes=N]` adds sequential grant writes to that comparison;
+// `--only=watch --against=DIR [--rounds=N] [--writes=N]` adds sequential grant writes to that comparison, then
+// durable writes with 0 / 100 / 1,000 watchers and the delivery latency at 100 (`--watch-only` skips the A/B);
 // `--duration=S` sets seconds per load figure (default 10 for REST, 5 for the later sections);
 // `--server-cpu-prof` writes the server's CPU profiles to $TMPDIR/permio-bench-profiles (summarise them with
 // `node dist/bench/cpu-profile.js <files>`).
 import os from 'node:os';
 import { formatAbRows, runAbBench } from './ab.bench.js';
-import { formatWatchRows, runSequentialWriteBench } from './watch.bench.js';
+import { formatWatcherRows, formatWatchRows, runDeliveryBench, runSequentialWriteBench, runWatcherWriteBench } from './watch.bench.js';
 import { formatEngineBench, runEngineBench } from './engine.bench.js';
 import { runHttpBench, type LoadRow } from './http.bench.js';
 import { formatGrpcRows, runGrpcBench } from './grpc.bench.js';
@@ -64,16 +65,28 @@ async function main(): Promise<void> {
   }
   if (only === 'watch') {
     const against = process.argv.find((a) => a.startsWith('--against='))?.slice(10);
-    if (!against) throw new Error('--only=watch needs --against=DIR (the dist folder of a build without revisions)');
+    const watchOnly = process.argv.includes('--watch-only');
+    if (!against && !watchOnly) throw new Error('--only=watch needs --against=DIR (the dist folder of a build without revisions)');
     const rounds = arg('rounds', 3);
-    const writesPerRound = arg('writes', 500);
+    if (against && !watchOnly) {
+      const writesPerRound = arg('writes', 500);
+      console.log(
+        `## Revisions and the change log: this build vs ${against} (checks: ${rounds} alternating rounds of ${load.durationSec} s; ` +
+          `sequential grant writes: one client, one at a time, ${rounds} × ${writesPerRound} per build)\n`,
+      );
+      const checks = await runAbBench({ ...load, against, rounds });
+      const writes = await runSequentialWriteBench({ against, workers: load.workers, rounds, writesPerRound });
+      console.log(formatWatchRows(checks, writes));
+      console.log('');
+    }
+    const watcherCounts = [0, 100, 1000];
     console.log(
-      `## Revisions and the change log: this build vs ${against} (checks: ${rounds} alternating rounds of ${load.durationSec} s; ` +
-        `sequential grant writes: one client, one at a time, ${rounds} × ${writesPerRound} per build)\n`,
+      `## Watch: durable grant writes with ${watcherCounts.join(' / ')} WebSocket watchers of the written project ` +
+        `(${rounds} alternating rounds of ${sectionSec} s), and delivery latency at 100 watchers (10 writers, ${sectionSec} s)\n`,
     );
-    const checks = await runAbBench({ ...load, against, rounds });
-    const writes = await runSequentialWriteBench({ against, workers: load.workers, rounds, writesPerRound });
-    console.log(formatWatchRows(checks, writes));
+    const watched = await runWatcherWriteBench({ workers: load.workers, durationSec: sectionSec, watcherCounts, rounds });
+    const delivery = await runDeliveryBench({ workers: load.workers, durationSec: sectionSec, watchers: 100, writers: 10 });
+    console.log(formatWatcherRows(watched, delivery));
     console.log('');
   }
   if (!only || only === 'engine') {
