@@ -1096,18 +1096,29 @@ interface GrpcAnswer {
 function grpcCall(rpc: string, request: object, metadata: [string, string][]): Promise<GrpcAnswer> {
   const md = new grpc.Metadata();
   for (const [k, v] of metadata) md.add(k, v);
+  const answer = (err: grpc.ServiceError | null, response?: unknown): GrpcAnswer => {
+    if (err === null) return { code: grpc.status.OK, details: '', response };
+    const raw = err.metadata?.get(ERROR_METADATA_KEY)[0];
+    let error: unknown;
+    try {
+      error = raw === undefined ? undefined : JSON.parse(String(raw));
+    } catch {
+      error = `unparsable trailer: ${String(raw)}`;
+    }
+    return { code: err.code, details: err.details, error };
+  };
+  const method = grpcClientFor(rpc)[rpc];
+  const options = { deadline: Date.now() + REQUEST_TIMEOUT_MS };
   return new Promise((resolve) => {
-    grpcClientFor(rpc)[rpc](request, md, { deadline: Date.now() + REQUEST_TIMEOUT_MS }, (err: grpc.ServiceError | null, response: unknown) => {
-      if (err === null) return resolve({ code: grpc.status.OK, details: '', response });
-      const raw = err.metadata?.get(ERROR_METADATA_KEY)[0];
-      let error: unknown;
-      try {
-        error = raw === undefined ? undefined : JSON.parse(String(raw));
-      } catch {
-        error = `unparsable trailer: ${String(raw)}`;
-      }
-      resolve({ code: err.code, details: err.details, error });
+    if (!method.responseStream) return method.call(grpcClientFor(rpc), request, md, options, (err: grpc.ServiceError | null, response: unknown) => resolve(answer(err, response)));
+    // a server stream (Watch): its first message is the answer (then it is cancelled), or its error status
+    const call = method.call(grpcClientFor(rpc), request, md, options) as grpc.ClientReadableStream<unknown>;
+    call.once('data', (response) => {
+      resolve(answer(null, response));
+      call.cancel();
     });
+    call.on('error', (err: grpc.ServiceError) => resolve(answer(err)));
+    call.on('status', (s: grpc.StatusObject) => s.code === grpc.status.OK && resolve(answer(null)));
   });
 }
 

@@ -59,15 +59,27 @@ export function grpcClient(address: string, key?: string) {
     else if (k !== undefined && k !== null) metadata.set('authorization', `Bearer ${k}`);
     for (const [name, value] of Object.entries(opts.metadata ?? {})) metadata.set(name, value);
     const callOptions = opts.deadlineMs === undefined ? {} : { deadline: Date.now() + opts.deadlineMs };
+    const failed = (err: grpc.ServiceError): Omit<GrpcResult<T>, 'trailers'> => {
+      const raw = err.metadata?.get(ERROR_METADATA_KEY)[0];
+      return { code: err.code, message: err.details, body: raw === undefined ? null : JSON.parse(String(raw)), metadata: err.metadata };
+    };
     return new Promise((resolve) => {
       let initial = new grpc.Metadata();
       let result: Omit<GrpcResult<T>, 'trailers'>;
+      if (client[rpc].responseStream) {
+        // a server stream (Watch): its first message is the answer (then it is cancelled), or its error status
+        const s = client[rpc](request, metadata, callOptions) as grpc.ClientReadableStream<T>;
+        s.on('metadata', (m: grpc.Metadata) => (initial = m));
+        s.once('data', (body: T) => {
+          resolve({ code: grpc.status.OK, message: '', body, metadata: initial, trailers: new grpc.Metadata() });
+          s.cancel();
+        });
+        s.on('error', (err: grpc.ServiceError) => resolve({ ...failed(err), trailers: err.metadata }));
+        s.on('status', (st: grpc.StatusObject) => st.code === grpc.status.OK && resolve({ code: st.code, message: '', body: null as T, metadata: initial, trailers: st.metadata }));
+        return;
+      }
       const c = client[rpc](request, metadata, callOptions, (err: grpc.ServiceError | null, response: T) => {
-        if (err === null) result = { code: grpc.status.OK, message: '', body: response, metadata: initial };
-        else {
-          const raw = err.metadata?.get(ERROR_METADATA_KEY)[0];
-          result = { code: err.code, message: err.details, body: raw === undefined ? null : JSON.parse(String(raw)), metadata: err.metadata };
-        }
+        result = err === null ? { code: grpc.status.OK, message: '', body: response, metadata: initial } : failed(err);
       });
       c.on('metadata', (m: grpc.Metadata) => (initial = m));
       c.on('status', (s: grpc.StatusObject) => resolve({ ...result, trailers: s.metadata })); // emitted after the callback
