@@ -65,6 +65,13 @@ export const Errors = {
   invalidField: (field: string, description: string) =>
     new PermioError(400, `Invalid request: Invalid field '${field}': ${description}`, [{ field, description }]),
   badJson: () => new PermioError(400, 'Invalid request: body is not valid JSON'),
+  /** SPEC §13: refused before parsing. */
+  jsonTooDeep: (limit: number) =>
+    new PermioError(400, `Invalid request: JSON nested more than ${limit} levels deep`, [{ max_depth: limit }]),
+  jsonTooManyItems: (limit: number) =>
+    new PermioError(400, `Invalid request: the body holds more than ${limit} JSON members and elements`, [{ max_items: limit }]),
+  /** SPEC §13: a lone surrogate (JSON `\ud800`), or bytes that are not UTF-8 (gRPC, query strings). */
+  notWellFormed: (where: string) => new PermioError(400, `Invalid request: ${where} is not well-formed Unicode`),
   unauthenticated: (why = 'Missing or invalid API key') => new PermioError(401, `Unauthenticated: ${why}`),
   forbidden: (why: string) => new PermioError(403, `Permission denied: ${why}`),
   notFound: (what: string, id: string) =>

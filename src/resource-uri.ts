@@ -37,6 +37,8 @@ export function validateResourceUri(uri: string): string | null {
         if (end > 1) return 'empty segment'; // end === 1 is the root '/'
       } else if (uri.charCodeAt(segStart) === DOT && (segLen === 1 || (segLen === 2 && uri.charCodeAt(segStart + 1) === DOT))) {
         return 'dot segment';
+      } else if (segLen >= 3 && segLen <= 6 && isEncodedDotSegment(uri, segStart, i)) {
+        return 'encoded dot segment';
       }
       if (i < end) bytes += 1;
       segStart = i + 1;
@@ -45,12 +47,30 @@ export function validateResourceUri(uri: string): string | null {
     if (c < FIRST_PRINTABLE || (c >= DEL && c <= LAST_C1)) return 'control character';
     if (c < 0x80) bytes += 1;
     else if (c < 0x800) bytes += 2;
-    else if (c >= HIGH_SURROGATE_MIN && c <= HIGH_SURROGATE_MAX && i + 1 < end && isLowSurrogate(uri.charCodeAt(i + 1))) {
-      bytes += 4; // a surrogate pair is one 4-byte code point
+    else if (c >= HIGH_SURROGATE_MIN && c <= LOW_SURROGATE_MAX) {
+      // a pair is one 4-byte code point; a lone surrogate has no UTF-8 form (it would collide with U+FFFD, SPEC §13)
+      if (c > HIGH_SURROGATE_MAX || i + 1 >= end || !isLowSurrogate(uri.charCodeAt(i + 1))) return 'lone surrogate';
+      bytes += 4;
       i++;
-    } else bytes += 3; // BMP, or a lone surrogate sent as U+FFFD
+    } else bytes += 3;
   }
   return bytes > MAX_URI_BYTES ? `longer than ${MAX_URI_BYTES} bytes` : null;
+}
+
+const PERCENT = 37; // '%'
+
+/**
+ * Whether `uri[start, stop)` percent-decodes to '.' or '..' (SPEC §13): '%2e', '%2E%2e', '.%2e', '%2e.'; 3–6 chars.
+ * URIs are still compared as sent; an encoded traversal is refused rather than granted under its literal spelling.
+ */
+function isEncodedDotSegment(uri: string, start: number, stop: number): boolean {
+  let dots = 0;
+  for (let i = start; i < stop; dots++) {
+    if (uri.charCodeAt(i) === DOT) i += 1;
+    else if (uri.charCodeAt(i) === PERCENT && uri.charCodeAt(i + 1) === 50 /* '2' */ && (uri.charCodeAt(i + 2) | 0x20) === 101 /* 'e' */) i += 3;
+    else return false;
+  }
+  return dots <= 2;
 }
 
 function isLowSurrogate(c: number): boolean {

@@ -9,8 +9,10 @@ describe('validateResourceUri', () => {
     '/a/',
     '/teams/eng',
     '/teams/eng/projects/app1/',
-    '/%2e%2e', // no percent-decoding: a literal segment
-    '/a/%2E/b',
+    '/%2e%2e%2e', // three dots: not a traversal
+    '/a/%2ex',
+    '/a/%252e', // decodes once to '%2e', not to '.'
+    '/a/%2f', // compared as sent: '%2f' is not a separator
     '/...', // only '.' and '..' are dot segments
     '/a/.b/..c/b.',
     '/ümlaut/日本/😀',
@@ -34,6 +36,16 @@ describe('validateResourceUri', () => {
     ['/a/../b', 'dot segment'],
     ['/a/..', 'dot segment'],
     ['/a/../', 'dot segment'],
+    ['/%2e', 'encoded dot segment'], // SPEC §13: a segment that percent-decodes to '.' or '..'
+    ['/%2E', 'encoded dot segment'],
+    ['/a/%2e%2e', 'encoded dot segment'],
+    ['/teams/eng/%2e%2e/admin', 'encoded dot segment'],
+    ['/a/%2E%2e/', 'encoded dot segment'],
+    ['/a/.%2e/b', 'encoded dot segment'],
+    ['/a/%2e./b', 'encoded dot segment'],
+    ['/a/\ud800', 'lone surrogate'], // SPEC §13: would collide with U+FFFD once encoded
+    ['/a/\udfffx', 'lone surrogate'],
+    ['/a/x\ud83d', 'lone surrogate'],
     ['/a\u0000b', 'control character'],
     ['/a\nb', 'control character'],
     ['/a\tb', 'control character'],
@@ -84,7 +96,7 @@ describe('normalizeResourceUri', () => {
     ['/a', '/a'],
     ['/a/', '/a'],
     ['/a/b/', '/a/b'],
-    ['/%2e%2e/', '/%2e%2e'],
+    ['/%2e%2e%2e/', '/%2e%2e%2e'],
   ])('%j → %j', (uri, normal) => {
     expect(normalizeResourceUri(uri)).toBe(normal);
   });

@@ -2,7 +2,7 @@
 // google.api.http rules) and the protos' messages and comments, and its Redoc page.
 import { createRequire } from 'node:module';
 import type protobuf from 'protobufjs';
-import { loadCommentedRoot, PROTO_PACKAGE } from './grpc/proto.js';
+import { protoRoot, PROTO_PACKAGE } from './grpc/proto.js';
 import {
   componentName,
   descriptionOf,
@@ -161,7 +161,7 @@ let document: Schema | undefined;
  */
 export function buildOpenApi(): Schema {
   if (document !== undefined) return document;
-  const root = loadCommentedRoot();
+  const root = protoRoot();
   const services = new Map(OPERATIONS.map((r) => [r.service, root.lookupService(`${PROTO_PACKAGE}.${r.service}`)]));
   const paths: Record<string, Record<string, Schema>> = {};
   const messages = new Map<string, protobuf.Type>();

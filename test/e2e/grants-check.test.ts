@@ -89,6 +89,11 @@ function invalidProbes(r: string): string[] {
     `${base}/x\u001f`,
     `${base}/\u007f`,
     `${base}/x\ny`,
+    `${base}/%2e%2e`, // SPEC §13: segments that percent-decode to '.' or '..'
+    `${base}/%2E%2e/x`,
+    `${base}/.%2e`,
+    `${base}/%2e`,
+    `${base}/x\ud800`, // SPEC §13: a lone surrogate
     base === '' ? 'x' : base.slice(1), // no leading '/'
   ];
 }
@@ -97,7 +102,7 @@ function invalidProbes(r: string): string[] {
 function validProbes(r: string): string[] {
   const segs = segmentsOf(r);
   const base = segs.length ? '/' + segs.join('/') : '';
-  const out = [`${base}/`, `${base}/%2e%2e`, `${base}/%2E%2E/x`, `${base}/...`, `${base}/..x`, `${base}/.x`, `${base}/child/deeper`];
+  const out = [`${base}/`, `${base}/%2e%2e%2e`, `${base}/%2E%2Ex/x`, `${base}/%252e`, `${base}/...`, `${base}/..x`, `${base}/.x`, `${base}/child/deeper`];
   if (segs.length) {
     const last = segs[segs.length - 1]!;
     const parent = segs.length > 1 ? '/' + segs.slice(0, -1).join('/') : '/';
@@ -114,9 +119,10 @@ function isValidUri(uri: string): boolean {
   if (!uri.startsWith('/') || Buffer.byteLength(uri) > 1024) return false;
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f-\u009f]/.test(uri)) return false;
+  if (/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(uri)) return false; // a lone surrogate
   if (uri === '/') return true;
   const trimmed = uri.endsWith('/') ? uri.slice(0, -1) : uri;
-  return trimmed.slice(1).split('/').every((s) => s !== '' && s !== '.' && s !== '..');
+  return trimmed.slice(1).split('/').every((s) => s !== '' && !/^(?:\.|%2e){1,2}$/i.test(s));
 }
 
 /** Distinct by the resource they denote (a trailing '/' is ignored), first spelling kept. */

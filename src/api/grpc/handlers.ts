@@ -2,7 +2,7 @@
 // from metadata, rate-limit, decode, call the service, answer once (unless cancelled), record.
 import { Metadata, type sendUnaryData, type ServerUnaryCall, type UntypedHandleCall, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { MethodDefinition, ServiceDefinition } from '@grpc/proto-loader';
-import { Errors, PermioError, toPermioError } from '../../errors.js';
+import { PermioError, toPermioError } from '../../errors.js';
 import { observeRequest } from '../../metrics.js';
 import { Answer } from '../../service/answer.js';
 import type { Caller } from '../../service/caller.js';
@@ -10,7 +10,9 @@ import { OPERATION_BY_RPC, type Operation, type OperationKind } from '../operati
 import { errorBody } from '../rest/reply.js';
 import type { ServiceLike } from '../service-port.js';
 import { EncodedAnswers, passEncoded } from './check-answer.js';
-import { boundedDeserializer, OVERSIZED, toServiceInput, virtualFields, UNDECODABLE } from './request.js';
+import { protoRoot, PROTO_PACKAGE } from './proto.js';
+import { boundedDeserializer, RefusedRequest, toServiceInput, virtualFields } from './request.js';
+import { wireGuard } from './wire-guard.js';
 import { toServiceError } from './status.js';
 import { watchHandler } from './watch-stream.js';
 
@@ -48,9 +50,10 @@ export function boundedDefinition(definition: ServiceDefinition): ServiceDefinit
   const bounded: ServiceDefinition = {};
   for (const [rpc, method] of Object.entries(definition)) {
     const operation = operationOf(rpc, method);
+    const requestType = protoRoot().lookupService(`${PROTO_PACKAGE}.${operation.service}`).methods[rpc]!.resolvedRequestType!;
     bounded[rpc] = {
       ...method,
-      requestDeserialize: boundedDeserializer(method.requestDeserialize, operation.bodyLimit),
+      requestDeserialize: boundedDeserializer(method.requestDeserialize, operation.bodyLimit, wireGuard(requestType), rpc),
       // pre-encoded answers and stream messages (each encoded once for every stream that gets it) pass through
       ...(operation.preEncoded || operation.kind === 'server-streaming' ? { responseSerialize: passEncoded(method.responseSerialize) } : {}),
     };
@@ -105,8 +108,7 @@ function unaryHandler(operation: Operation, method: AnyMethod, service: ServiceL
       caller = await authenticate(service, authorization(call.metadata));
       const rateHeaders = service.admit(caller);
       if (rateHeaders !== undefined) call.sendMetadata(toMetadata(rateHeaders));
-      if (call.request === OVERSIZED) throw Errors.payloadTooLarge(operation.bodyLimit);
-      if (call.request === UNDECODABLE) throw Errors.badRequest('Invalid request: the message does not decode as ' + rpc + 'Request');
+      if (call.request instanceof RefusedRequest) throw call.request.error;
       input = toServiceInput(rpc, call.request, virtual);
       return service.invoke(rpc, caller, input);
     };

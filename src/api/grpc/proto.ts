@@ -87,11 +87,19 @@ export function protoRoutes(): readonly RouteSpec[] {
   return routes;
 }
 
+let root: protobuf.Root | undefined;
+
 /**
- * The protos as a protobufjs Root with comments attached (`alternateCommentMode` keeps `//` comments), for the
- * generated docs. proto-loader drops comments, hence this second, lazily used loader.
+ * The protos as a resolved protobufjs Root with comments attached (`alternateCommentMode` keeps `//` comments), for
+ * the generated docs and the request guards (`wire-guard.ts`). proto-loader drops comments and hides its types,
+ * hence this second, lazily loaded copy.
  */
-export function loadCommentedRoot(): protobuf.Root {
+export function protoRoot(): protobuf.Root {
+  root ??= loadCommentedRoot();
+  return root;
+}
+
+function loadCommentedRoot(): protobuf.Root {
   // proto-loader registers descriptor.proto the same way; doing it here keeps this loader self-contained.
   const require = createRequire(import.meta.url);
   protobuf.common('descriptor', require('protobufjs/google/protobuf/descriptor.json').nested.google.nested.protobuf.nested);

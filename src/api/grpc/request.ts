@@ -1,25 +1,44 @@
 // gRPC request → service input: the operation's size limit, proto3 defaults and proto-loader artefacts removed, UpdateRole's mask applied.
 import type { Deserialize, MethodDefinition } from '@grpc/proto-loader';
+import { Errors, type PermioError } from '../../errors.js';
+import { MAX_REQUEST_DEPTH, MAX_REQUEST_ITEMS } from '../request-bounds.js';
+import type { WireVerdict } from './wire-guard.js';
 
-/** What the bounded deserializer yields instead of a message larger than its limit; the handler answers 413. */
-export const OVERSIZED: object = Object.freeze({});
+/**
+ * What the bounded deserializer yields instead of a message it refuses; the handler throws `error` once the caller
+ * is authenticated (SPEC §5 order): grpc-js would answer a throwing deserializer with INTERNAL.
+ */
+export class RefusedRequest {
+  constructor(readonly error: PermioError) {}
+}
 
-/** What the deserializer yields for bytes that are not a valid message; the handler answers 400 (grpc-js would say INTERNAL). */
-export const UNDECODABLE: object = Object.freeze({});
-
-/** Wraps a request deserializer: messages above `limit` bytes are never decoded, undecodable ones are flagged. */
+/**
+ * Wraps a request deserializer: messages above `limit` bytes are never decoded (413), nor those `guard` refuses
+ * (400, SPEC §13); undecodable ones are a 400 too.
+ */
 export function boundedDeserializer<T>(
   deserialize: Deserialize<T>,
   limit: number,
-): Deserialize<T | typeof OVERSIZED | typeof UNDECODABLE> {
+  guard: (bytes: Uint8Array) => WireVerdict,
+  rpc: string,
+): Deserialize<T | RefusedRequest> {
   return (bytes) => {
-    if (bytes.length > limit) return OVERSIZED;
+    if (bytes.length > limit) return new RefusedRequest(Errors.payloadTooLarge(limit));
+    const verdict = guard(bytes);
+    if (verdict !== null) return new RefusedRequest(wireError(verdict));
     try {
       return deserialize(bytes);
     } catch {
-      return UNDECODABLE;
+      return new RefusedRequest(Errors.badRequest(`Invalid request: the message does not decode as ${rpc}Request`));
     }
   };
+}
+
+function wireError(verdict: Exclude<WireVerdict, null>): PermioError {
+  if (verdict === 'not-utf8') return Errors.notWellFormed('a string field (its bytes are not UTF-8)');
+  if (verdict === 'too-many-fields') return Errors.jsonTooManyItems(MAX_REQUEST_ITEMS);
+  if (verdict === 'too-deep') return Errors.jsonTooDeep(MAX_REQUEST_DEPTH);
+  return Errors.badRequest('Invalid request: groups are not part of proto3 messages');
 }
 
 /** The names of the request message's oneofs: proto-loader (`oneofs: true`) adds them as virtual fields, e.g. `_name: 'name'`. */

@@ -10,7 +10,7 @@ import type { WatchMessage, WatchSink } from '../../service/watch-hub.js';
 import type { Operation } from '../operations.js';
 import { errorBody } from '../rest/reply.js';
 import type { ServiceLike } from '../service-port.js';
-import { OVERSIZED, toServiceInput, UNDECODABLE, virtualFields } from './request.js';
+import { RefusedRequest, toServiceInput, virtualFields } from './request.js';
 import type { InternalErrorLog } from './handlers.js';
 import { toServiceError } from './status.js';
 
@@ -87,8 +87,7 @@ export function watchHandler(operation: Operation, method: AnyMethod, service: S
     const open = async () => {
       caller = await auth.authenticate(auth.authorization(call.metadata));
       service.admit(caller);
-      if (call.request === OVERSIZED) throw Errors.payloadTooLarge(operation.bodyLimit);
-      if (call.request === UNDECODABLE) throw Errors.badRequest('Invalid request: the message does not decode as WatchRequest');
+      if (call.request instanceof RefusedRequest) throw call.request.error;
       if (service.watch === undefined) throw Errors.routeNotFound(method.path);
       input = toServiceInput(operation.rpc, call.request, virtual);
       return service.watch(caller, input, sink);

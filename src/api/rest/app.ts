@@ -9,6 +9,7 @@ import type { Input } from '../../service/validate.js';
 import { OPERATION_BY_RPC, OPERATIONS, type HttpMethod, type Operation } from '../operations.js';
 import type { ServiceLike } from '../service-port.js';
 import { drainBody, parseJsonObject, readBody } from './body.js';
+import { JsonGuard } from './json-guard.js';
 import { localRoutes, type LocalRoute, type LocalRouteOptions } from './local-routes.js';
 import { send, sendError, sendJson, type ResponseState } from './reply.js';
 import { Router } from './router.js';
@@ -188,17 +189,31 @@ export function startRestServer(opts: RestOptions): Promise<RestServer> {
     params: Record<string, string>,
     then: (err: PermioError | undefined, input?: Input) => void,
   ): void {
-    if (operation.body !== '*' || !x.hasBody) return then(undefined, inputOf(x, {}, templated, params));
-    readBody(x.res, operation.bodyLimit, x.contentLength, (err, bytes) => {
-      if (err) return then(toPermioError(err));
-      let body: Input;
+    if (operation.body !== '*' || !x.hasBody) {
+      let input: Input;
       try {
-        body = parseJsonObject(bytes);
+        input = inputOf(x, {}, templated, params);
       } catch (e) {
         return then(toPermioError(e));
       }
-      then(undefined, inputOf(x, body, templated, params));
-    });
+      return then(undefined, input);
+    }
+    readBody(
+      x.res,
+      operation.bodyLimit,
+      x.contentLength,
+      (err, bytes) => {
+        if (err) return then(err);
+        let input: Input;
+        try {
+          input = inputOf(x, parseJsonObject(bytes, true), templated, params);
+        } catch (e) {
+          return then(toPermioError(e));
+        }
+        then(undefined, input);
+      },
+      new JsonGuard(),
+    );
   }
 
   /**
@@ -320,10 +335,50 @@ function requestIdOf(header: string): string {
   return header !== '' && CLIENT_REQUEST_ID.test(header) ? header : `${REQUEST_ID_PREFIX}-${(++requestCounter).toString(36)}`;
 }
 
-/** `a=1&b=x%20y` → `{a:'1', b:'x y'}` (first value wins). */
+/**
+ * `a=1&b=x%20y` → `{a:'1', b:'x y'}` (first value wins, `+` is a space). Percent-escapes must decode to UTF-8
+ * (400 otherwise, SPEC §13): `URLSearchParams` would turn `%ED%A0%80` and `%FF` alike into U+FFFD, two ids into one.
+ */
 function parseQuery(query: string): Input {
   const out: Input = {};
   if (query === '') return out;
-  for (const [k, v] of new URLSearchParams(query)) if (!(k in out)) out[k] = v;
+  for (const pair of query.split('&')) {
+    if (pair === '') continue;
+    const eq = pair.indexOf('=');
+    const k = decodeQueryPart(eq === -1 ? pair : pair.slice(0, eq));
+    if (!(k in out)) out[k] = eq === -1 ? '' : decodeQueryPart(pair.slice(eq + 1));
+  }
   return out;
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+const PERCENT = 37; // '%'
+
+/** WHATWG percent-decoding (a malformed escape such as `%zz` stays as it is), then strict UTF-8. */
+function decodeQueryPart(part: string): string {
+  const spaced = part.includes('+') ? part.replace(/\+/g, ' ') : part;
+  if (!spaced.includes('%')) return spaced;
+  const raw = Buffer.from(spaced);
+  const bytes = Buffer.allocUnsafe(raw.length);
+  let n = 0;
+  for (let i = 0; i < raw.length; i++) {
+    const hi = hexDigit(raw[i + 1]);
+    const lo = hexDigit(raw[i + 2]);
+    if (raw[i] === PERCENT && hi >= 0 && lo >= 0) {
+      bytes[n++] = hi * 16 + lo;
+      i += 2;
+    } else bytes[n++] = raw[i]!;
+  }
+  try {
+    return strictUtf8.decode(bytes.subarray(0, n));
+  } catch {
+    throw Errors.notWellFormed('the query string (its percent-escapes are not UTF-8)');
+  }
+}
+
+function hexDigit(c: number | undefined): number {
+  if (c === undefined) return -1;
+  if (c >= 48 && c <= 57) return c - 48;
+  const lower = c | 0x20;
+  return lower >= 97 && lower <= 102 ? lower - 87 : -1;
 }

@@ -2,6 +2,8 @@
 import type { HttpResponse } from 'uWebSockets.js';
 import { Errors, PermioError } from '../../errors.js';
 import { requireObject, type Input } from '../../service/validate.js';
+import { MAX_REQUEST_DEPTH, MAX_REQUEST_ITEMS } from '../request-bounds.js';
+import { JsonGuard, type GuardVerdict } from './json-guard.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -14,35 +16,36 @@ const MAX_DISCARD_BYTES = 64 * 1024 * 1024;
 const EMPTY = Buffer.alloc(0);
 
 /**
- * Collects the body (chunks are copied: uWS reuses their memory). Calls `done` once, with the bytes or a 413.
- * An oversized body (by Content-Length or as it streams) is drained, not stored, and then refused.
+ * Collects the body (chunks are copied: uWS reuses their memory). Calls `done` once, with the bytes or an error.
+ * An oversized body (by Content-Length or as it streams) is drained, not stored, and then refused (413); so is one
+ * the `guard` refuses as it arrives (400: too deep, too many items, a lone surrogate — SPEC §13).
  */
 export function readBody(
   res: HttpResponse,
   limit: number,
   declaredLength: number,
   done: (err: PermioError | null, body: Buffer) => void,
+  guard?: JsonGuard,
 ): void {
-  let oversized = declaredLength > limit;
-  let buffer = declaredLength > 0 && !oversized ? Buffer.allocUnsafe(declaredLength) : EMPTY;
+  let refused: PermioError | undefined = declaredLength > limit ? Errors.payloadTooLarge(limit) : undefined;
+  let buffer = declaredLength > 0 && refused === undefined ? Buffer.allocUnsafe(declaredLength) : EMPTY;
   let length = 0;
   let received = 0;
   let finished = false;
   res.onData((chunk, isLast) => {
     if (finished) return;
     received += chunk.byteLength;
-    if (!oversized && length + chunk.byteLength > limit) {
-      oversized = true;
+    if (refused === undefined && length + chunk.byteLength > limit) refused = Errors.payloadTooLarge(limit);
+    const bytes = new Uint8Array(chunk);
+    if (refused === undefined && guard !== undefined) refused = guardError(guard.feed(bytes));
+    if (refused !== undefined) {
       buffer = EMPTY;
-    }
-    if (oversized) {
       if (isLast || received > limit + MAX_DISCARD_BYTES) {
         finished = true;
-        done(Errors.payloadTooLarge(limit), EMPTY);
+        done(refused, EMPTY);
       }
       return;
     }
-    const bytes = new Uint8Array(chunk);
     if (length + bytes.length > buffer.length) {
       const grown = Buffer.allocUnsafe(Math.min(limit, Math.max(2 * buffer.length, length + bytes.length)));
       buffer.copy(grown, 0, 0, length);
@@ -57,6 +60,13 @@ export function readBody(
   });
 }
 
+function guardError(verdict: GuardVerdict): PermioError | undefined {
+  if (verdict === null) return undefined;
+  if (verdict === 'too-deep') return Errors.jsonTooDeep(MAX_REQUEST_DEPTH);
+  if (verdict === 'too-many-items') return Errors.jsonTooManyItems(MAX_REQUEST_ITEMS);
+  return Errors.notWellFormed('a string (a lone surrogate escape)');
+}
+
 /**
  * Reads and drops a body we refuse before parsing it (401, 404, 405, 429), then calls `done`: answering
  * only once the client has finished sending keeps it from seeing a reset instead of the error.
@@ -65,9 +75,16 @@ export function drainBody(res: HttpResponse, done: () => void): void {
   readBody(res, 0, 0, () => done());
 }
 
-/** UTF-8 + JSON.parse once; an empty body is `{}`. Anything but a JSON object → 400. */
-export function parseJsonObject(body: Buffer): Input {
+/**
+ * UTF-8 + JSON.parse once; an empty body is `{}`. Anything but a JSON object → 400. The SPEC §13 bounds are checked
+ * first, unless `scanned` says a {@link JsonGuard} already saw these bytes as they arrived (readBody's `guard`).
+ */
+export function parseJsonObject(body: Uint8Array, scanned = false): Input {
   if (body.length === 0) return {};
+  if (!scanned) {
+    const refused = guardError(new JsonGuard().feed(body));
+    if (refused !== undefined) throw refused;
+  }
   let value: unknown;
   try {
     value = JSON.parse(utf8.decode(body));
