@@ -12,7 +12,7 @@ export interface Organisation {
   name: string;
   /** The plan deciding the rate limit: `free`, `pro` or `enterprise`. */
   plan: string;
-  /** Requests per minute per API key on the `enterprise` plan; 0 means unlimited. */
+  /** Requests per minute of the whole organisation (all its keys) on the `enterprise` plan; 0 means unlimited. */
   rate_limit_per_minute: number;
   /** The users of the organisation, in the order they were added. */
   users: User[];
@@ -78,7 +78,7 @@ export interface CreateOrganisationRequest {
   user_id?: string;
   /** The plan; defaults to the server's PERMIO_DEFAULT_PLAN. */
   plan?: string;
-  /** Requests per minute per API key on the `enterprise` plan; 0 or unset means unlimited. */
+  /** Requests per minute of the whole organisation (all its keys) on the `enterprise` plan; 0 or unset means unlimited. */
   rate_limit_per_minute?: number;
 }
 

@@ -1,4 +1,5 @@
-// Per-key token buckets sized by the organisation's plan (SPEC §5); one instance serves both transports.
+// One token bucket per organisation, sized by its plan (SPEC §5): all its keys share it, so minting keys cannot
+// multiply the budget; one instance serves both transports.
 import { Errors } from '../errors.js';
 import type { Plan } from '../config.js';
 import type { Caller } from './caller.js';
@@ -22,23 +23,24 @@ interface Bucket {
 export type RateHeaders = Record<string, string>;
 
 export class RateLimiter {
+  /** By organisation id. */
   private readonly buckets = new Map<string, Bucket>();
 
   /** @param limitOf the caller's organisation limit per minute (0 = unlimited). */
   constructor(private readonly limitOf: (organisationId: string) => number) {}
 
   /**
-   * Takes one token for the caller's key. Returns the rate-limit headers for a limited key
-   * (undefined when unlimited); throws 429 with `Retry-After` when the bucket is empty.
+   * Takes one token from the caller's organisation. Returns the rate-limit headers when it is limited (undefined
+   * when unlimited); throws 429 with `Retry-After` when the bucket is empty.
    */
   admit(caller: Caller, now = clock.now()): RateHeaders | undefined {
     if (caller.organisationId === undefined) return undefined; // the operator key is never limited
     const limit = this.limitOf(caller.organisationId);
     if (limit <= 0) return undefined;
-    let b = this.buckets.get(caller.keyId);
+    let b = this.buckets.get(caller.organisationId);
     if (b === undefined || b.limit !== limit) {
       b = { limit, tokens: b === undefined ? limit : Math.min(b.tokens, limit), at: now };
-      this.buckets.set(caller.keyId, b);
+      this.buckets.set(caller.organisationId, b);
     }
     const perMs = limit / MS_PER_MINUTE;
     b.tokens = Math.min(limit, b.tokens + (now - b.at) * perMs);

@@ -1,4 +1,4 @@
-// Rate limits per organisation plan, counted per API key (SPEC §5), over real HTTP. The server runs on the test
+// Rate limits per organisation plan, one budget per organisation shared by all its keys (SPEC §5), over real HTTP and gRPC. The server runs on the test
 // clock: budgets refill only when the test moves time, so no count depends on how fast the machine is.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../helpers/server.js';
@@ -40,7 +40,7 @@ describe('rate limits', () => {
     expect(res.headers.get('x-ratelimit-limit')).toBeNull();
   });
 
-  it('free plan: 100 requests per minute per key, then 429 with Retry-After', async () => {
+  it('free plan: 100 requests per minute per organisation, then 429 with Retry-After', async () => {
     const { orgId, api } = await orgWithKey('free');
     const first = await api.get('/v1/permissions?project_name=default');
     expect(first.status).toBe(200);
@@ -65,18 +65,50 @@ describe('rate limits', () => {
     expect(refilled.status).toBe(200);
     expect(refilled.headers.get('x-ratelimit-remaining')).toBe('99');
 
-    // Counted per key: a second key of the same organisation has its own budget.
+    // The operator key is never limited, and does not spend the organisation's budget.
     const admin = client(server.httpUrl, server.adminKey);
-    const other = (await admin.post(`/v1/organisations/${orgId}/apikeys`, { name: 'k2' })).body.api_key.key;
-    expect((await client(server.httpUrl, other).get('/v1/permissions?project_name=default')).status).toBe(200);
-    // The operator key is never limited.
+    for (let i = 0; i < 3; i++) expect((await admin.get(`/v1/permissions?project_name=default&organisation_id=${orgId}`)).status).toBe(200);
+    expect((await api.get('/v1/permissions?project_name=default')).headers.get('x-ratelimit-remaining')).toBe('98');
     const op = await admin.get(`/v1/permissions?project_name=default&organisation_id=${orgId}`);
     expect(op.status).toBe(200);
     expect(op.headers.get('x-ratelimit-limit')).toBeNull();
   });
 
-  it('one budget per key across REST and gRPC; gRPC gets RESOURCE_EXHAUSTED with the same data as metadata', async () => {
-    const { key, api } = await orgWithKey('enterprise', { rate_limit_per_minute: 4 });
+  it('all keys of an organisation share one budget: minting keys does not multiply it; another organisation is independent', async () => {
+    const { orgId, api } = await orgWithKey('enterprise', { rate_limit_per_minute: 6 });
+    const admin = client(server.httpUrl, server.adminKey);
+    const mint = async (body: object) => client(server.httpUrl, (await admin.post(`/v1/organisations/${orgId}/apikeys`, body)).body.api_key.key);
+    const second = await mint({ name: 'k2' });
+    const projectKey = await mint({ name: 'k3', project_name: 'default' });
+    const other = await orgWithKey('enterprise', { rate_limit_per_minute: 6 });
+
+    const remaining: string[] = [];
+    for (const c of [api, second, projectKey, api, second, projectKey]) {
+      const r = await c.get('/v1/permissions?project_name=default');
+      expect(r.status).toBe(200);
+      remaining.push(r.headers.get('x-ratelimit-remaining')!);
+    }
+    expect(remaining).toEqual(['5', '4', '3', '2', '1', '0']); // one count, whichever key
+    for (const c of [api, second, projectKey]) expect((await c.get('/v1/permissions?project_name=default')).status).toBe(429);
+    // a key minted by the organisation (with its organisation key) starts from the same empty budget
+    const minted = (await api.post(`/v1/organisations/${orgId}/apikeys`, { name: 'k4' })).status;
+    expect(minted).toBe(429);
+    const freshKey = await mint({ name: 'k5' }); // the operator may still mint one …
+    const limited = await freshKey.get('/v1/permissions?project_name=default'); // … which gets no budget of its own
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get('x-ratelimit-limit')).toBe('6');
+    expect(limited.headers.get('x-ratelimit-remaining')).toBe('0');
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    // the other organisation is untouched
+    const untouched = await other.api.get('/v1/permissions?project_name=default');
+    expect(untouched.status).toBe(200);
+    expect(untouched.headers.get('x-ratelimit-remaining')).toBe('5');
+  });
+
+  it('one budget per organisation across REST and gRPC, whichever key; gRPC gets RESOURCE_EXHAUSTED with the same data as metadata', async () => {
+    const { orgId, api } = await orgWithKey('enterprise', { rate_limit_per_minute: 4 });
+    const admin = client(server.httpUrl, server.adminKey);
+    const key = (await admin.post(`/v1/organisations/${orgId}/apikeys`, { name: 'grpc key' })).body.api_key.key as string;
     const rpc = grpcClient(server.grpcAddress, key);
     try {
       expect((await api.get('/v1/permissions?project_name=default')).status).toBe(200);
