@@ -36,7 +36,7 @@ export function readBody(
     if (finished) return;
     received += chunk.byteLength;
     if (refused === undefined && length + chunk.byteLength > limit) refused = Errors.payloadTooLarge(limit);
-    const bytes = new Uint8Array(chunk);
+    const bytes = Buffer.from(chunk); // a view, not a copy; Buffer#indexOf is memchr (the guard jumps through strings with it)
     if (refused === undefined && guard !== undefined) refused = guardError(guard.feed(bytes));
     if (refused !== undefined) {
       buffer = EMPTY;

@@ -34,7 +34,7 @@ export class JsonGuard {
   /** A high-surrogate escape was just read: 1 = a `\` must follow, 2 = its `u`, 3 = its hex (a low surrogate). */
   private wantLow = 0;
 
-  /** Scans the next bytes of the body; the first verdict other than `null` is final. */
+  /** Scans the next bytes of the body (a Buffer: its indexOf is memchr); the first verdict other than `null` is final. */
   feed(bytes: Uint8Array): GuardVerdict {
     const len = bytes.length;
     let nextBackslash = -1; // cached across strings: one indexOf per backslash, not per string
