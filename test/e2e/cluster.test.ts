@@ -146,7 +146,12 @@ describe('three nodes on one nats-server', () => {
     expect(state.per_project.app.roles.map((r: any) => [r.id, r.permissions.map((p: any) => p.id ?? p)])).toEqual([[role.id, [read]]]);
     expect(state.per_project.app.grants.u).toEqual([{ user_id: 'u', resource_uri: '/x', permissions: [], roles: [role.id] }]);
     ok(await c.api.del(`/v1/organisations/${orgId}/projects/app`));
-    for (const n of nodes) expectError(await n.api.get(`/v1/permissions?${q}`), 404);
+    // the node that took the delete answers 404 at once; the others once they applied it (ListPermissions takes no token)
+    expectError(await c.api.get(`/v1/permissions?${q}`), 404);
+    for (const n of nodes) {
+      await until(async () => ((await n.api.get(`/v1/permissions?${q}`)).status === 404 ? true : undefined), `the delete on ${n.id}`);
+      expectError(await n.api.get(`/v1/permissions?${q}`), 404);
+    }
   });
 
   it('concurrent conflicting creates resolve identically everywhere: one 200, the others 409', async () => {
