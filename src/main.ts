@@ -25,6 +25,7 @@ import { dashboardPages } from './api/dashboard.js';
 import { registerGauges, registerReplicaGauges, registerWatchGauge } from './metrics.js';
 import { healthReport } from './service/health.js';
 import { WatchHub } from './service/watch-hub.js';
+import { ExpirySweeper } from './service/expiry-sweep.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -66,6 +67,9 @@ async function main(): Promise<void> {
   const watchHub = new WatchHub({ feed, changeLog, tokens, ...config.watch });
   feed.subscribe((change) => watchHub.publish(change)); // queued only: sockets are written after the write is answered
   registerWatchGauge(() => watchHub.size);
+  const sweeper = new ExpirySweeper(ctx);
+  feed.subscribe((change) => sweeper.observe(change));
+  sweeper.start();
   afterWriterRestart = (revision) => {
     log.warn('writer thread restarted; check workers and caches reload from LMDB');
     reader.refresh();
@@ -97,7 +101,14 @@ async function main(): Promise<void> {
             '/debug/crash/writer': () => writer.crash(),
           }
         : {}),
-      ...(advanceClock ? { '/debug/clock': clockAction(advanceClock, () => watchHub.tick()) } : {}),
+      ...(advanceClock
+        ? {
+            '/debug/clock': clockAction(advanceClock, () => {
+              watchHub.tick();
+              sweeper.tick();
+            }),
+          }
+        : {}),
     },
   });
   const grpc = await startGrpcServer({ service, port: config.grpcPort });
@@ -117,6 +128,7 @@ async function main(): Promise<void> {
     stopping = true;
     ready = false;
     log.info('shutting down', { signal });
+    sweeper.stop();
     watchHub.close(); // watchers get 503 and resume elsewhere; open streams would hold the listeners
     await Promise.all([rest.close(), grpc.close()]); // stop accepting, finish in-flight requests
     await callLog.close(); // the last call-log batch goes through the writer

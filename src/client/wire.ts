@@ -390,6 +390,20 @@ export interface Grant {
   permissions: string[];
   /** Granted role ids. */
   roles: string[];
+  /** The time windows of the entries that have one (`[]` when every entry is permanent). */
+  windows: GrantWindow[];
+}
+
+/** When one grant entry is active: `starts_at ≤ now < expires_at`, each bound optional (SPEC §8). */
+export interface GrantWindow {
+  /** The entry's permission id (or `role_id`). */
+  permission_id?: string;
+  /** The entry's role id (or `permission_id`). */
+  role_id?: string;
+  /** RFC 3339 UTC: when the entry becomes active; absent: at once. */
+  starts_at?: string;
+  /** RFC 3339 UTC: when the entry ends (and is removed, with a GRANT_EXPIRED event); absent: never. */
+  expires_at?: string;
 }
 
 /** The permissions a principal lacks on one resource of a check. */
@@ -558,6 +572,11 @@ export interface GrantRequest {
   permissions?: string[];
   /** Role ids or names to grant. `permissions` and `roles` may not both be empty. */
   roles?: string[];
+  /** RFC 3339: every entry of the request becomes active at this time. Empty: at once. Granting an entry again
+   * replaces its window (no times = permanent). */
+  starts_at?: string;
+  /** RFC 3339: every entry of the request ends at this time (must be after now and after `starts_at`). Empty: never. */
+  expires_at?: string;
 }
 
 /** Request of Revoke. Unknown permissions or roles are INVALID_ARGUMENT / 400 and nothing is applied. */
@@ -637,6 +656,123 @@ export interface CheckResponse {
   passed: boolean;
   /** Only the resources with something missing, in request order. */
   missing_permissions: MissingPermissions[];
+}
+
+/** Request of ExplainCheck: the Check request, at most 1,000 resource × permission pairs. */
+export interface ExplainCheckRequest {
+  /** The organisation; required with the operator key. */
+  organisation_id?: string;
+  /** The project; required unless the key is a project key. */
+  project_name?: string;
+  /** The principal whose permissions are explained. */
+  principal_id?: string;
+  /** The resource URIs; not empty. A URI repeated is answered once. */
+  resource_uris?: string[];
+  /** The permission names; not empty. An unknown name is simply missing. */
+  permissions?: string[];
+  /** How fresh the answer must be; without it the answer reflects every write this node has acknowledged. */
+  consistency?: Consistency;
+}
+
+/** The Check answer plus one explanation per distinct pair. */
+export interface ExplainCheckResponse {
+  /** True when the principal holds every permission on every resource. */
+  passed: boolean;
+  /** Only the resources with something missing, in request order. */
+  missing_permissions: MissingPermissions[];
+  /** One per distinct pair, in request order (resources outer, permissions inner). */
+  explanations: Explanation[];
+}
+
+/** Why one resource × permission pair is allowed or not. */
+export interface Explanation {
+  /** The resource URI, echoed as sent. */
+  resource_uri: string;
+  /** The permission name. */
+  permission: string;
+  /** Whether the principal holds the permission on the resource. */
+  allowed: boolean;
+  /** Every active grant entry supplying the pair, nearest granted URI first; on one URI the direct permission first,
+   * then roles by name. Empty when denied. */
+  sources: ExplanationSource[];
+}
+
+/** One grant entry that supplies a pair. */
+export interface ExplanationSource {
+  /** The URI the entry was granted on: the resource itself or an ancestor. */
+  resource_uri: string;
+  /** The role that supplies the permission; absent (JSON `null`) for a direct permission. */
+  role: ExplanationRole;
+  /** RFC 3339 UTC: the entry's window start, when it has one. */
+  starts_at?: string;
+  /** RFC 3339 UTC: the entry's window end, when it has one. */
+  expires_at?: string;
+}
+
+/** The role of an explanation source. */
+export interface ExplanationRole {
+  /** The role id. */
+  id: string;
+  /** The role's current name. */
+  name: string;
+}
+
+/** Request of LookupResources. */
+export interface LookupResourcesRequest {
+  /** The organisation; required with the operator key. */
+  organisation_id?: string;
+  /** The project; required unless the key is a project key. */
+  project_name?: string;
+  /** The principal whose reach is listed. */
+  principal_id?: string;
+  /** The permission name. An unknown permission or principal: an empty list. */
+  permission?: string;
+  /** Only resources at or under this URI (whole segments). Empty: `/`. */
+  resource_prefix?: string;
+  /** Items per page: default 50, at most 1000 (larger values are clamped). Over gRPC 0 means the default. */
+  page_size?: number;
+  /** The `next_page_token` of the previous page; empty for the first page. */
+  page_token?: string;
+  /** How fresh the answer must be; without it the answer reflects every write this node has acknowledged. */
+  consistency?: Consistency;
+}
+
+/** One page of LookupResources. */
+export interface LookupResourcesResponse {
+  /** Maximal subtrees, ascending by the byte order of their UTF-8 form. */
+  resource_uris: string[];
+  /** The token of the next page; empty on the last page. */
+  next_page_token: string;
+  /** The number of URIs in the whole answer. */
+  total_items: number;
+}
+
+/** Request of LookupSubjects. */
+export interface LookupSubjectsRequest {
+  /** The organisation; required with the operator key. */
+  organisation_id?: string;
+  /** The project; required unless the key is a project key. */
+  project_name?: string;
+  /** The resource URI. */
+  resource_uri?: string;
+  /** The permission name. An unknown permission: an empty list. */
+  permission?: string;
+  /** Items per page: default 50, at most 1000 (larger values are clamped). Over gRPC 0 means the default. */
+  page_size?: number;
+  /** The `next_page_token` of the previous page; empty for the first page. */
+  page_token?: string;
+  /** How fresh the answer must be; without it the answer reflects every write this node has acknowledged. */
+  consistency?: Consistency;
+}
+
+/** One page of LookupSubjects. */
+export interface LookupSubjectsResponse {
+  /** Principal ids, ascending by the byte order of their UTF-8 form. */
+  principal_ids: string[];
+  /** The token of the next page; empty on the last page. */
+  next_page_token: string;
+  /** The number of principals in the whole answer. */
+  total_items: number;
 }
 
 /** Request of Watch. The filters keep only grant events; schema events (permissions, roles, the project) always pass. */
@@ -720,6 +856,9 @@ export interface Rpcs {
   Revoke: { request: RevokeRequest; response: Empty };
   ListGrants: { request: ListGrantsRequest; response: ListGrantsResponse };
   Check: { request: CheckRequest; response: CheckResponse };
+  ExplainCheck: { request: ExplainCheckRequest; response: ExplainCheckResponse };
+  LookupResources: { request: LookupResourcesRequest; response: LookupResourcesResponse };
+  LookupSubjects: { request: LookupSubjectsRequest; response: LookupSubjectsResponse };
   Watch: { request: WatchRequest; response: WatchResponse };
 }
 
@@ -736,6 +875,8 @@ export interface RpcItems {
   ListPermissions: Permission;
   ListRoles: Role;
   ListGrants: Grant;
+  LookupResources: string;
+  LookupSubjects: string;
 }
 
 /** How an RPC travels: its service, streaming kinds, REST binding (`google.api.http`) and, for lists, the repeated field of its pages. */
@@ -783,9 +924,12 @@ export const RPCS: { readonly [R in RpcName]: RpcSpec } = {
   GetRole: { service: "PermissionsService", clientStream: false, serverStream: false, http: ["GET", "/v1/roles/{role_id}", ""], fields: ["organisation_id", "project_name", "role_id"] },
   UpdateRole: { service: "PermissionsService", clientStream: false, serverStream: false, http: ["PATCH", "/v1/roles/{role_id}", "*"], fields: ["organisation_id", "project_name", "role_id", "name", "description", "permissions", "update_mask"] },
   DeleteRole: { service: "PermissionsService", clientStream: false, serverStream: false, http: ["DELETE", "/v1/roles/{role_id}", ""], fields: ["organisation_id", "project_name", "role_id"] },
-  Grant: { service: "PermissionsService", clientStream: false, serverStream: false, http: ["POST", "/v1/grants", "*"], fields: ["organisation_id", "project_name", "user_id", "resource_uri", "permissions", "roles"] },
+  Grant: { service: "PermissionsService", clientStream: false, serverStream: false, http: ["POST", "/v1/grants", "*"], fields: ["organisation_id", "project_name", "user_id", "resource_uri", "permissions", "roles", "starts_at", "expires_at"] },
   Revoke: { service: "PermissionsService", clientStream: false, serverStream: false, http: ["DELETE", "/v1/grants", "*"], fields: ["organisation_id", "project_name", "user_id", "resource_uri", "permissions", "roles"] },
   ListGrants: { service: "PermissionsService", clientStream: false, serverStream: false, http: ["GET", "/v1/grants", ""], fields: ["organisation_id", "project_name", "user_id", "resource_uri", "page_size", "page_token", "at_least_revision"], items: "grants" },
   Check: { service: "PermissionsService", clientStream: false, serverStream: false, http: ["POST", "/v1/check", "*"], fields: ["organisation_id", "project_name", "principal_id", "resource_uris", "permissions", "consistency"] },
+  ExplainCheck: { service: "PermissionsService", clientStream: false, serverStream: false, http: ["POST", "/v1/explain", "*"], fields: ["organisation_id", "project_name", "principal_id", "resource_uris", "permissions", "consistency"] },
+  LookupResources: { service: "PermissionsService", clientStream: false, serverStream: false, http: ["POST", "/v1/lookup/resources", "*"], fields: ["organisation_id", "project_name", "principal_id", "permission", "resource_prefix", "page_size", "page_token", "consistency"], items: "resource_uris" },
+  LookupSubjects: { service: "PermissionsService", clientStream: false, serverStream: false, http: ["POST", "/v1/lookup/subjects", "*"], fields: ["organisation_id", "project_name", "resource_uri", "permission", "page_size", "page_token", "consistency"], items: "principal_ids" },
   Watch: { service: "PermissionsService", clientStream: false, serverStream: true, http: ["GET", "/v1/watch", ""], fields: ["organisation_id", "project_name", "after_revision", "user_id", "resource_prefix"] },
 };

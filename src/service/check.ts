@@ -1,5 +1,6 @@
 // PermissionsService.Check (SPEC §4, §7): validate, answer from the check cache or the project's worker, as JSON text
 // with the revision the answer reflects.
+import { now } from '../clock.js';
 import { Errors } from '../errors.js';
 import { observeCheck, observeCheckCache } from '../metrics.js';
 import { URI_SEPARATOR } from '../worker/check-protocol.js';
@@ -32,7 +33,9 @@ export async function check(ctx: ServiceContext, caller: Caller, input: Input): 
   observeCheckCache(key === undefined ? 'uncached' : cached === undefined ? 'miss' : 'hit');
   // no thread hop: answered in this request's microtasks; the entry is current, so it is the answer at `revision`
   if (cached !== undefined) return answerAt(ctx, cached, revision);
-  const answer = await ctx.pool.check(p.id, principal, joined, permissions);
+  const answer = await ctx.pool.check(p.id, principal, joined, permissions, now());
+  // a principal holding a time-bounded grant is answered by its worker every time: the clock alone may flip it
+  if (typeof answer !== 'string') return answerAt(ctx, answer[0], revision);
   if (key !== undefined) ctx.checkCache.set(key, answer); // keyed at the version it was asked at: never stale
   return answerAt(ctx, answer, revision);
 }

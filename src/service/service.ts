@@ -9,6 +9,7 @@ import * as orgs from './organisation-ops.js';
 import * as perms from './permission-ops.js';
 import * as grants from './grant-ops.js';
 import { check } from './check.js';
+import * as lookups from './lookup-ops.js';
 import { listApiLogs } from './log-ops.js';
 import type { CallLog, CallRecord } from './call-log.js';
 import { watch } from './watch.js';
@@ -33,6 +34,9 @@ const OPERATIONS: Readonly<Record<string, Operation>> = {
   Revoke: grants.revoke,
   ListGrants: grants.listGrants,
   Check: check,
+  ExplainCheck: lookups.explain,
+  LookupResources: lookups.lookupResources,
+  LookupSubjects: lookups.lookupSubjects,
   CreateOrganisation: orgs.createOrganisation,
   GetOrganisation: orgs.getOrganisation,
   ListOrganisations: orgs.listOrganisations,

@@ -25,7 +25,9 @@ export type CommandBody =
   | ({ op: 'updateRole'; role_id: string; name?: string; description?: string; permissions?: string[] } & ProjectRef)
   | ({ op: 'deleteRole'; role_id: string } & ProjectRef)
   | ({ op: 'grant' } & GrantFields & ProjectRef)
-  | ({ op: 'revoke' } & GrantFields & ProjectRef);
+  | ({ op: 'revoke' } & GrantFields & ProjectRef)
+  /** Removes the project's entries whose window ended by the command's time (the expiry sweep, SPEC §8). */
+  | { op: 'expireGrants'; project_id: string };
 
 /** A grant or revoke: permission and role references (ids or names) on one principal and URI. */
 export interface GrantFields {
@@ -33,6 +35,9 @@ export interface GrantFields {
   resource_uri: string;
   permissions: string[];
   roles: string[];
+  /** Grant only: the window of every entry of the request (RFC 3339 UTC), SPEC §8. */
+  starts_at?: string;
+  expires_at?: string;
 }
 
 /** Drawn by the caller, never by the writer. */

@@ -9,6 +9,7 @@
 //               'replicaOf'                       {stream, created}: cluster mode, the log stream this replica follows
 //               'changesTrimmedThrough'           number: highest revision trimmed from the change log (0: none)
 //               'callLogFacets'                   number: version of apiLogFacets (absent: build it from apiLogs)
+//               'grantIndexes'                    number: version of grantSubjects and grantExpiry (absent: build them)
 // orgs          [orgId]                           OrgRecord         (org ids are sequence-ordered)
 // users         [orgId, userId]                   UserRecord
 // projects      [orgId, projectName]              ProjectRecord
@@ -20,6 +21,8 @@
 // roleNames     [projectId, name]                 roleId
 // grants        [projectId, userId, uri]          GrantRecord
 // grantOrder    [projectId, userId, seq]          uri               (creation order of a user's grants)
+// grantSubjects [projectId, uri, userId]          null              (who holds a grant entry on a URI: LookupSubjects)
+// grantExpiry   [expiresMs, projectId, userId, uri, id]  null       (when windowed entries end: the expiry sweep)
 // invitations   [tokenHash]                       InvitationRecord (the token itself is never stored)
 // apiLogs       [orgId, seq]                      ApiLogRecord      (seq order = time order)
 // apiLogFacets  [orgId, seq]                      LogFacets         (the entry's time and filterable fields)
@@ -49,6 +52,8 @@ export const DB_NAMES = [
   'changes',
   'changeOrder',
   'apiLogFacets',
+  'grantSubjects',
+  'grantExpiry',
 ] as const;
 
 export type DbName = (typeof DB_NAMES)[number];
@@ -76,6 +81,7 @@ export const META = {
   replicaOf: 'replicaOf',
   changesTrimmedThrough: 'changesTrimmedThrough',
   callLogFacets: 'callLogFacets',
+  grantIndexes: 'grantIndexes',
 } as const;
 
 /** The key of one record, by database. */
@@ -96,6 +102,8 @@ export const keyOf = {
   roleName: (projectId: string, name: string): Key => [projectId, name],
   grant: (projectId: string, userId: string, uri: string): Key => [projectId, userId, uri],
   grantOrder: (projectId: string, userId: string, seq: number): Key => [projectId, userId, seq],
+  grantSubject: (projectId: string, uri: string, userId: string): Key => [projectId, uri, userId],
+  grantExpiry: (expiresMs: number, projectId: string, userId: string, uri: string, id: string): Key => [expiresMs, projectId, userId, uri, id],
   invitation: (tokenHash: string): Key => [tokenHash],
   apiLog: (orgId: string, seq: number): Key => [orgId, seq],
   change: (projectId: string, revision: number): Key => [projectId, revision],
@@ -112,6 +120,20 @@ export const rangeOf = {
   project: (projectId: string): KeyRange => prefixRange([projectId]),
   /** grants, grantOrder of one principal in a project (exactly that principal: not ids it prefixes). */
   principal: (projectId: string, userId: string): KeyRange => prefixRange([projectId, userId]),
+  /** grantSubjects of one exact URI in a project: the principals holding a grant entry on it. */
+  // not prefixRange: its '\uffff' end would stop before principal ids that start above U+FFFF; `uri + '\0'` sorts
+  // after every [projectId, uri, …] key (and no URI holds a control character)
+  subjectsOn: (projectId: string, uri: string): KeyRange => ({ start: [projectId, uri], end: [projectId, `${uri}\u0000`] }),
+  /**
+   * grants of one principal at or under the normalized URI `prefix`: they sort from `prefix` to before `prefix0`
+   * ('0' follows '/'); the range also holds siblings such as `/a-c` for `/a`, which callers skip.
+   */
+  principalUnder: (projectId: string, userId: string, prefix: string): KeyRange => ({
+    start: [projectId, userId, prefix],
+    end: [projectId, userId, `${prefix === '/' ? '' : prefix}0`],
+  }),
+  /** grantExpiry keys of entries ending at or before `nowMs`. */
+  expiredBy: (nowMs: number): KeyRange => ({ start: [0], end: [nowMs, KEY_END] }),
   /** changes of a project with a revision above `after`. */
   changesAfter: (projectId: string, after: number): KeyRange => ({ start: [projectId, after + 1], end: [projectId, KEY_END] }),
   /** apiLogs or apiLogFacets of an organisation from sequence number `from` on. */
@@ -126,6 +148,18 @@ export const userOfGrantKey = (key: Key): string => key[1] as string;
 
 /** The resource URI of a `grants` key. */
 export const uriOfGrantKey = (key: Key): string => key[2] as string;
+
+/** The principal of a `grantSubjects` key. */
+export const userOfSubjectKey = (key: Key): string => key[2] as string;
+
+/** The parts of a `grantExpiry` key. */
+export const partsOfExpiryKey = (key: Key) => ({
+  expiresMs: key[0] as number,
+  projectId: key[1] as string,
+  userId: key[2] as string,
+  uri: key[3] as string,
+  id: key[4] as string,
+});
 
 /** The creation sequence of a `grantOrder` key. */
 export const seqOfGrantOrderKey = (key: Key): number => key[2] as number;

@@ -9,7 +9,7 @@ import type { GrantRecord, PermissionRecord, RoleRecord } from './records.js';
 export interface ProjectSink {
   putPermission(id: string, name: string): void;
   putRole(id: string, permissionIds: readonly string[]): void;
-  grant(principal: string, uri: string, permissionIds: readonly string[], roleIds: readonly string[]): void;
+  grant(principal: string, uri: string, permissionIds: readonly string[], roleIds: readonly string[], window?: { starts_at?: string; expires_at?: string }): void;
 }
 
 /** Streams the project's permissions and roles into `sink`. */
@@ -32,7 +32,17 @@ export function loadPrincipalGrants(store: Store, projectId: string, principal: 
   fresh(store, () => {
     for (const { key, value } of store.dbs.grants.getRange(rangeOf.principal(projectId, principal))) {
       const g = value as GrantRecord;
-      sink.grant(principal, uriOfGrantKey(key as Key), g.p, g.r);
+      const uri = uriOfGrantKey(key as Key);
+      if (g.w === undefined) {
+        sink.grant(principal, uri, g.p, g.r);
+        continue;
+      }
+      const w = g.w;
+      sink.grant(principal, uri, g.p.filter((id) => w[id] === undefined), g.r.filter((id) => w[id] === undefined));
+      for (const id in w) {
+        const bounds = { ...(w[id]!.s === undefined ? {} : { starts_at: w[id]!.s }), ...(w[id]!.e === undefined ? {} : { expires_at: w[id]!.e }) };
+        sink.grant(principal, uri, g.p.includes(id) ? [id] : [], g.r.includes(id) ? [id] : [], bounds);
+      }
     }
   });
 }

@@ -1,7 +1,7 @@
 // Read-only queries for the main thread (lists, gets, key lookup). Never writes.
 import type { Store } from './env.js';
 import { CallLogColumns, type LogPage, type LogQuery } from './call-log-columns.js';
-import { keyOf, META, rangeOf, seqOfGrantOrderKey, type Key } from './keys.js';
+import { keyOf, META, partsOfExpiryKey, rangeOf, seqOfGrantOrderKey, uriOfGrantKey, userOfSubjectKey, type Key } from './keys.js';
 import type {
   ApiKeyRecord,
   GrantRecord,
@@ -92,6 +92,49 @@ export class StoreReader {
       out.push([seqOfGrantOrderKey(key as Key), value as string]);
     }
     return out;
+  }
+
+  /**
+   * The URIs of `userId`'s entries in the project whose window ended by `nowMs` but which the sweep has not removed
+   * yet (undefined: none; the common case costs one empty range read).
+   */
+  endedEntries(projectId: string, userId: string, nowMs: number): Set<string> | undefined {
+    let out: Set<string> | undefined;
+    for (const key of this.db.grantExpiry.getKeys(rangeOf.expiredBy(nowMs))) {
+      const k = partsOfExpiryKey(key as Key);
+      if (k.projectId === projectId && k.userId === userId) (out ??= new Set()).add(k.uri);
+    }
+    return out;
+  }
+
+  /** The earliest end of a windowed entry still indexed, in ms (Infinity: none). */
+  nextExpiry(): number {
+    for (const key of this.db.grantExpiry.getKeys({ limit: 1 })) return partsOfExpiryKey(key as Key).expiresMs;
+    return Infinity;
+  }
+
+  /** The projects with an entry whose window ended by `nowMs` (what the expiry sweep must visit). */
+  projectsWithEnded(nowMs: number): Set<string> {
+    const out = new Set<string>();
+    for (const key of this.db.grantExpiry.getKeys(rangeOf.expiredBy(nowMs))) out.add(partsOfExpiryKey(key as Key).projectId);
+    return out;
+  }
+
+  /** `userId`'s grants at or under the normalized `prefix`, by URI in byte order (siblings like `/a-c` of `/a` included). */
+  *principalGrantsUnder(projectId: string, userId: string, prefix: string): Iterable<[uri: string, grant: GrantRecord]> {
+    for (const { key, value } of this.db.grants.getRange(rangeOf.principalUnder(projectId, userId, prefix))) {
+      yield [uriOfGrantKey(key as Key), value as GrantRecord];
+    }
+  }
+
+  /** The principals holding a grant entry on exactly the normalized `uri`. */
+  *subjectsOn(projectId: string, uri: string): Iterable<string> {
+    for (const key of this.db.grantSubjects.getKeys(rangeOf.subjectsOn(projectId, uri))) yield userOfSubjectKey(key as Key);
+  }
+
+  /** A permission's id by its current name. */
+  permissionIdByName(projectId: string, name: string): string | undefined {
+    return this.db.permNames.get(keyOf.permissionName(projectId, name)) as string | undefined;
   }
 
   /** One page of an organisation's API call log, newest first. */

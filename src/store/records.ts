@@ -62,6 +62,14 @@ export interface GrantRecord {
   p: string[];
   /** Role ids. */
   r: string[];
+  /** SPEC §8 windows of the entries that have one, by permission or role id (absent: every entry is permanent). */
+  w?: Record<string, EntryWindow>;
+}
+
+/** When one grant entry is active: `s ≤ now < e`, each bound RFC 3339 UTC, absent = unbounded. */
+export interface EntryWindow {
+  s?: string;
+  e?: string;
 }
 
 /** One external API call, recorded asynchronously (secrets redacted, bodies truncated). */

@@ -12,7 +12,7 @@ import { META } from './keys.js';
 import { createApiKey, invalidateApiKey } from './apply/api-keys.js';
 import { appendLogs } from './apply/call-log.js';
 import { ensureLogFacets } from './call-log-facets.js';
-import { grant, revoke } from './apply/grants.js';
+import { ensureGrantIndexes, expireGrants, grant, revoke } from './apply/grants.js';
 import {
   acceptInvitation,
   addUser,
@@ -51,6 +51,7 @@ const HANDLERS: { readonly [K in Op]: Handler<K> } = {
   deleteRole,
   grant,
   revoke,
+  expireGrants,
 };
 
 const STORE_ID_BYTES = 16;
@@ -77,6 +78,7 @@ export class StoreWriter {
     }
     this.storeId = id;
     ensureLogFacets(store.root, store.dbs);
+    ensureGrantIndexes(store.root, store.dbs);
     store.root.transactionSync(() => hashStoredInvitationTokens(store.dbs));
   }
 

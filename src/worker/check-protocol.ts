@@ -25,12 +25,18 @@ export const OP_RESET = 3;
  * URIs travel as one string joined by {@link URI_SEPARATOR}: msgpackr packs one string far faster than an array of
  * them (REST 100×2 checks: pack was 23 % of the main thread).
  */
-export type CheckOp = readonly [typeof OP_CHECK, projectId: string, principal: string, joinedUris: string, permissions: string[]];
+export type CheckOp = readonly [typeof OP_CHECK, projectId: string, principal: string, joinedUris: string, permissions: string[], now: number];
 
 /** A committed change's events, in order (the change feed's format). */
 export type ApplyOp = readonly [typeof OP_APPLY, projectId: string, events: readonly WatchEvent[]];
 export type ControlOp = readonly [typeof OP_CRASH | typeof OP_RESET];
 export type WorkerOp = CheckOp | ApplyOp | ControlOp;
 
+/**
+ * A check of a principal holding a time-bounded entry (SPEC §8): its answer may change with the clock alone, so the
+ * main thread must not cache it.
+ */
+export type TimedAnswer = readonly [json: string];
+
 /** A check answers with the response body as JSON text (built once, in the worker); an apply with 0. */
-export type OpResult = string | 0 | WireError;
+export type OpResult = string | TimedAnswer | 0 | WireError;

@@ -48,7 +48,7 @@ function applyEvents(projectId: string, events: readonly WatchEvent[]): void {
       case 'ROLE_UPDATED': index.putRole(e.role.id, e.role.permissions.map((p) => p.id)); break;
       case 'ROLE_DELETED': index.deleteRole(e.role.id); break;
       // a principal not loaded yet is skipped: its first check reads the committed grants from LMDB
-      case 'GRANT': if (index.hasPrincipal(e.user_id)) index.grant(e.user_id, e.resource_uri, e.permissions, e.roles); break;
+      case 'GRANT': if (index.hasPrincipal(e.user_id)) index.grant(e.user_id, e.resource_uri, e.permissions, e.roles, e); break;
       case 'REVOKE':
       case 'GRANT_EXPIRED': if (index.hasPrincipal(e.user_id)) index.revoke(e.user_id, e.resource_uri, e.permissions, e.roles); break;
       case 'PROJECT_DELETED': projects.delete(projectId); return;
@@ -58,7 +58,11 @@ function applyEvents(projectId: string, events: readonly WatchEvent[]): void {
 
 function run(op: WorkerOp): OpResult {
   try {
-    if (op[0] === OP_CHECK) return JSON.stringify(withPrincipal(op[1], op[2]).check(op[2], op[3], op[4]));
+    if (op[0] === OP_CHECK) {
+      const index = withPrincipal(op[1], op[2]);
+      const json = JSON.stringify(index.check(op[2], op[3], op[4], op[5]));
+      return index.dependsOnTime(op[2]) ? [json] : json; // windows are judged at op[5], the main thread's clock
+    }
     if (op[0] === OP_APPLY) applyEvents(op[1], op[2]);
     else if (op[0] === OP_RESET) projects.clear();
     else if (op[0] === OP_CRASH) process.exit(1); // in a worker thread this ends the thread only

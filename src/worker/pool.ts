@@ -5,7 +5,7 @@ import { Errors, fromWire } from '../errors.js';
 import type { Change } from '../store/change-feed.js';
 import { packForTransfer, unpack } from './thread-codec.js';
 import { log } from '../log.js';
-import { OP_APPLY, OP_CHECK, OP_CRASH, OP_RESET, type CheckWorkerData, type OpResult, type WorkerOp } from './check-protocol.js';
+import { OP_APPLY, OP_CHECK, OP_CRASH, OP_RESET, type CheckWorkerData, type OpResult, type TimedAnswer, type WorkerOp } from './check-protocol.js';
 
 interface Shard {
   readonly piscina: Piscina;
@@ -52,11 +52,14 @@ export class CheckPool {
     return ((h ^ (h >>> 16)) >>> 0) % this.shards.length;
   }
 
-  /** Resolves to the check response body as JSON text; `joinedUris` are joined by URI_SEPARATOR. */
-  async check(projectId: string, principal: string, joinedUris: string, permissions: string[]): Promise<string> {
-    const r = await this.enqueue(this.shardOf(projectId), [OP_CHECK, projectId, principal, joinedUris, permissions]);
-    if (typeof r === 'string') return r;
-    throw r === 0 ? Errors.internal() : fromWire(r);
+  /**
+   * Resolves to the check response body as JSON text, or a {@link TimedAnswer} holding it when the answer depends on
+   * the time; `joinedUris` are joined by URI_SEPARATOR, time-bounded grants are judged at `now` (ms).
+   */
+  async check(projectId: string, principal: string, joinedUris: string, permissions: string[], now: number): Promise<string | TimedAnswer> {
+    const r = await this.enqueue(this.shardOf(projectId), [OP_CHECK, projectId, principal, joinedUris, permissions, now]);
+    if (typeof r === 'string' || Array.isArray(r)) return r as string | TimedAnswer;
+    throw r === 0 ? Errors.internal() : fromWire(r as Exclude<OpResult, string | TimedAnswer | 0>);
   }
 
   /** Queues a committed change's events to the owning worker (a change feed listener); every check enqueued after this sees it. */

@@ -99,7 +99,7 @@ const CASES: RouteCase[] = [
     rpc: 'Grant', method: 'POST', template: '/v1/grants', as: 'org', path: () => '/v1/grants',
     body: () => ({ project_name: 'default', user_id: 'u', resource_uri: '/a', permissions: ['doc.read'], roles: ['Reader'] }),
     required: ['project_name', 'user_id', 'resource_uri'],
-    fields: { project_name: 'string', user_id: 'string', resource_uri: 'string', permissions: 'string[]', roles: 'string[]' },
+    fields: { project_name: 'string', user_id: 'string', resource_uri: 'string', permissions: 'string[]', roles: 'string[]', starts_at: 'string', expires_at: 'string' },
   },
   {
     rpc: 'Revoke', method: 'DELETE', template: '/v1/grants', as: 'org', path: () => '/v1/grants',
@@ -113,6 +113,24 @@ const CASES: RouteCase[] = [
     body: () => ({ project_name: 'default', principal_id: 'u', resource_uris: ['/a'], permissions: ['doc.read'] }),
     required: ['project_name', 'principal_id', 'resource_uris', 'permissions'],
     fields: { project_name: 'string', principal_id: 'string', resource_uris: 'string[]', permissions: 'string[]' },
+  },
+  {
+    rpc: 'ExplainCheck', method: 'POST', template: '/v1/explain', as: 'org', path: () => '/v1/explain',
+    body: () => ({ project_name: 'default', principal_id: 'u', resource_uris: ['/a'], permissions: ['doc.read'] }),
+    required: ['project_name', 'principal_id', 'resource_uris', 'permissions'],
+    fields: { project_name: 'string', principal_id: 'string', resource_uris: 'string[]', permissions: 'string[]' },
+  },
+  {
+    rpc: 'LookupResources', method: 'POST', template: '/v1/lookup/resources', as: 'org', path: () => '/v1/lookup/resources',
+    body: () => ({ project_name: 'default', principal_id: 'u', permission: 'doc.read', resource_prefix: '/a' }),
+    required: ['project_name', 'principal_id', 'permission'],
+    fields: { project_name: 'string', principal_id: 'string', permission: 'string', resource_prefix: 'string', page_token: 'string' },
+  },
+  {
+    rpc: 'LookupSubjects', method: 'POST', template: '/v1/lookup/subjects', as: 'org', path: () => '/v1/lookup/subjects',
+    body: () => ({ project_name: 'default', resource_uri: '/a', permission: 'doc.read' }),
+    required: ['project_name', 'resource_uri', 'permission'],
+    fields: { project_name: 'string', resource_uri: 'string', permission: 'string', page_token: 'string' },
   },
   {
     rpc: 'CreateOrganisation', method: 'POST', template: '/v1/organisations', as: 'operator', path: () => '/v1/organisations',

@@ -273,9 +273,9 @@ describe.each(TRANSPORTS)('over %s', (transport) => {
       const list = ok(await api.get(`/v1/grants?project_name=${project}&user_id=user_1234`));
       expect(list).toEqual({
         grants: [
-          { user_id: 'user_1234', resource_uri: '/documents/1234', permissions: [comment.id], roles: [editor.id] },
-          { user_id: 'user_1234', resource_uri: '/documents', permissions: [read.id, comment.id], roles: [] },
-          { user_id: 'user_1234', resource_uri: '/a', permissions: [], roles: [editor.id] },
+          { user_id: 'user_1234', resource_uri: '/documents/1234', permissions: [comment.id], roles: [editor.id], windows: [] },
+          { user_id: 'user_1234', resource_uri: '/documents', permissions: [read.id, comment.id], roles: [], windows: [] },
+          { user_id: 'user_1234', resource_uri: '/a', permissions: [], roles: [editor.id], windows: [] },
         ],
         next_page_token: '',
         total_items: 3,
@@ -341,7 +341,7 @@ describe.each(TRANSPORTS)('over %s', (transport) => {
       ok(await api.post('/v1/grants', { ...base, permissions: [r.id, w.id], roles: [role.id] }));
       expect(ok(await api.del('/v1/grants', { ...base, permissions: ['doc.write'] }))).toEqual({});
       expect(ok(await api.get(`/v1/grants?project_name=${project}&user_id=kim`)).grants).toEqual([
-        { user_id: 'kim', resource_uri: '/docs', permissions: [r.id], roles: [role.id] },
+        { user_id: 'kim', resource_uri: '/docs', permissions: [r.id], roles: [role.id], windows: [] },
       ]);
       expect(await check(project, 'kim', ['/docs/1'], ['doc.read', 'doc.write'])).toEqual(PASS); // doc.write via the role
       expect(ok(await api.del('/v1/grants', { ...base, roles: ['Editor'] }))).toEqual({});
@@ -365,7 +365,7 @@ describe.each(TRANSPORTS)('over %s', (transport) => {
       ok(await api.post('/v1/grants', { project_name: project, user_id: 'lee', resource_uri: '/x/', permissions: [r.id] }));
       ok(await api.post('/v1/grants', { project_name: project, user_id: 'lee', resource_uri: '/x', permissions: [w.id] }));
       const list = ok(await api.get(`/v1/grants?project_name=${project}&user_id=lee`));
-      expect(list).toEqual({ grants: [{ user_id: 'lee', resource_uri: '/x', permissions: [r.id, w.id], roles: [] }], next_page_token: '', total_items: 1 });
+      expect(list).toEqual({ grants: [{ user_id: 'lee', resource_uri: '/x', permissions: [r.id, w.id], roles: [], windows: [] }], next_page_token: '', total_items: 1 });
       expect(ok(await api.get(`/v1/grants?project_name=${project}&user_id=lee&resource_uri=${encodeURIComponent('/x/')}`)).total_items).toBe(1);
       expect(await check(project, 'lee', ['/x/y'], ['doc.read', 'doc.write'])).toEqual(PASS);
       ok(await api.del('/v1/grants', { project_name: project, user_id: 'lee', resource_uri: '/x/', permissions: [r.id, w.id] }));
@@ -373,7 +373,7 @@ describe.each(TRANSPORTS)('over %s', (transport) => {
       // The root is its own resource.
       ok(await api.post('/v1/grants', { project_name: project, user_id: 'lee', resource_uri: '/', permissions: [r.id] }));
       expect(ok(await api.get(`/v1/grants?project_name=${project}&user_id=lee`)).grants).toEqual([
-        { user_id: 'lee', resource_uri: '/', permissions: [r.id], roles: [] },
+        { user_id: 'lee', resource_uri: '/', permissions: [r.id], roles: [], windows: [] },
       ]);
     });
 
@@ -442,7 +442,7 @@ describe.each(TRANSPORTS)('over %s', (transport) => {
       for (const size of [1, 2, 3]) {
         const walked = await collectPages(api, `/v1/grants?project_name=${project}&user_id=pager`, 'grants', size);
         expect(walked.map((g) => g.resource_uri)).toEqual(uris);
-        for (const g of walked) expect(g).toEqual({ user_id: 'pager', resource_uri: g.resource_uri, permissions: [r.id], roles: [] });
+        for (const g of walked) expect(g).toEqual({ user_id: 'pager', resource_uri: g.resource_uri, permissions: [r.id], roles: [], windows: [] });
       }
       // Grants live in their project.
       const other = await newProject();

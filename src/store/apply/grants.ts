@@ -1,11 +1,12 @@
-// Applies grant and revoke: references resolved by id or name, one entry per (user, URI), events for what changed.
-import type { Database } from 'lmdb';
+// Applies grant, revoke and the expiry sweep: references resolved by id or name, one record per (user, URI) with the
+// windows of its time-bounded entries, the subject and expiry indexes kept with it, events for what changed.
+import type { Database, RootDatabase } from 'lmdb';
 import { Errors } from '../../errors.js';
 import type { CommandOf as Cmd } from '../commands.js';
-import { keyOf, rangeOf, uriOfGrantKey, userOfGrantKey, type Key } from '../keys.js';
-import type { GrantRecord } from '../records.js';
+import { keyOf, META, partsOfExpiryKey, rangeOf, uriOfGrantKey, userOfGrantKey, type Key } from '../keys.js';
+import type { EntryWindow, GrantRecord } from '../records.js';
 import { requireProject } from './lookups.js';
-import type { WriteTxn } from './write-txn.js';
+import type { Dbs, WriteTxn } from './write-txn.js';
 
 /** Resolves id-or-name references; returns ids (deduplicated, in order) and the references that matched nothing. */
 function resolve(
@@ -42,27 +43,58 @@ function resolveRefs(tx: WriteTxn, pid: string, cmd: Cmd<'grant' | 'revoke'>): [
   return [permIds, roleIds];
 }
 
-/** Adds the entries; a GRANT event lists those not held before (none: no event, nothing written). */
+/** The window a grant command gives each of its entries, or undefined (permanent). */
+function windowOf(cmd: Cmd<'grant'>): EntryWindow | undefined {
+  if (cmd.starts_at === undefined && cmd.expires_at === undefined) return undefined;
+  return { ...(cmd.starts_at === undefined ? {} : { s: cmd.starts_at }), ...(cmd.expires_at === undefined ? {} : { e: cmd.expires_at }) };
+}
+
+const sameWindow = (a: EntryWindow | undefined, b: EntryWindow | undefined) => a?.s === b?.s && a?.e === b?.e;
+
+/**
+ * Adds the entries, or replaces the window of those held (SPEC §8: no times = permanent); a GRANT event lists the
+ * entries added or whose window changed, with the window (none: no event, nothing written).
+ */
 export function grant(tx: WriteTxn, cmd: Cmd<'grant'>): object {
   const pid = requireProject(tx, cmd);
   const [permIds, roleIds] = resolveRefs(tx, pid, cmd);
   const key = keyOf.grant(pid, cmd.user_id, cmd.resource_uri);
   const existing = tx.db.grants.get(key) as GrantRecord | undefined;
-  const addedPerms = existing ? permIds.filter((id) => !existing.p.includes(id)) : permIds;
-  const addedRoles = existing ? roleIds.filter((id) => !existing.r.includes(id)) : roleIds;
+  const window = windowOf(cmd);
+  const changed = (held: readonly string[] | undefined) => (id: string) => !held?.includes(id) || !sameWindow(existing?.w?.[id], window);
+  const addedPerms = permIds.filter(changed(existing?.p));
+  const addedRoles = roleIds.filter(changed(existing?.r));
   if (addedPerms.length === 0 && addedRoles.length === 0) return {};
-  if (existing) {
-    tx.db.grants.putSync(key, { seq: existing.seq, p: [...existing.p, ...addedPerms], r: [...existing.r, ...addedRoles] });
-  } else {
-    const seq = tx.nextSeq();
-    tx.db.grantOrder.putSync(keyOf.grantOrder(pid, cmd.user_id, seq), cmd.resource_uri);
-    tx.db.grants.putSync(key, { seq, p: permIds, r: roleIds });
+  const rec: GrantRecord = existing
+    ? { seq: existing.seq, p: [...existing.p, ...addedPerms.filter((id) => !existing.p.includes(id))], r: [...existing.r, ...addedRoles.filter((id) => !existing.r.includes(id))] }
+    : { seq: tx.nextSeq(), p: permIds, r: roleIds };
+  const windows: Record<string, EntryWindow> = { ...existing?.w };
+  for (const id of [...addedPerms, ...addedRoles]) {
+    const before = windows[id];
+    if (before?.e !== undefined) tx.db.grantExpiry.removeSync(keyOf.grantExpiry(Date.parse(before.e), pid, cmd.user_id, cmd.resource_uri, id));
+    if (window === undefined) delete windows[id];
+    else windows[id] = window;
+    if (window?.e !== undefined) tx.db.grantExpiry.putSync(keyOf.grantExpiry(Date.parse(window.e), pid, cmd.user_id, cmd.resource_uri, id), null);
   }
-  tx.emit(pid, { type: 'GRANT', user_id: cmd.user_id, resource_uri: cmd.resource_uri, permissions: addedPerms, roles: addedRoles });
+  if (Object.keys(windows).length > 0) rec.w = windows;
+  if (!existing) {
+    tx.db.grantOrder.putSync(keyOf.grantOrder(pid, cmd.user_id, rec.seq), cmd.resource_uri);
+    tx.db.grantSubjects.putSync(keyOf.grantSubject(pid, cmd.resource_uri, cmd.user_id), null);
+  }
+  tx.db.grants.putSync(key, rec);
+  tx.emit(pid, {
+    type: 'GRANT',
+    user_id: cmd.user_id,
+    resource_uri: cmd.resource_uri,
+    permissions: addedPerms,
+    roles: addedRoles,
+    ...(window?.s === undefined ? {} : { starts_at: window.s }),
+    ...(window?.e === undefined ? {} : { expires_at: window.e }),
+  });
   return {};
 }
 
-/** Removes the entries; a REVOKE event lists those that were held (none: no event, nothing written). */
+/** Removes the entries whatever their window; a REVOKE event lists those that were held (none: no event, nothing written). */
 export function revoke(tx: WriteTxn, cmd: Cmd<'revoke'>): object {
   const pid = requireProject(tx, cmd);
   const [permIds, roleIds] = resolveRefs(tx, pid, cmd);
@@ -74,19 +106,70 @@ export function revoke(tx: WriteTxn, cmd: Cmd<'revoke'>): object {
   if (removedPerms.length === 0 && removedRoles.length === 0) return {};
   const p = existing.p.filter((id) => !removedPerms.includes(id));
   const r = existing.r.filter((id) => !removedRoles.includes(id));
-  putOrDropGrant(tx, pid, cmd.user_id, cmd.resource_uri, { seq: existing.seq, p, r });
+  putOrDropGrant(tx, pid, cmd.user_id, cmd.resource_uri, { ...existing, p, r });
   tx.emit(pid, { type: 'REVOKE', user_id: cmd.user_id, resource_uri: cmd.resource_uri, permissions: removedPerms, roles: removedRoles });
   return {};
 }
 
-/** Stores a grant entry, or removes it (and its order entry) once it holds nothing. */
+/** Most ended entries one sweep removes: a bounded transaction; the sweeper comes back for the rest. */
+const EXPIRE_BATCH = 1000;
+
+/**
+ * Removes the project's entries whose window ended by the command's time, one GRANT_EXPIRED per (principal, URI,
+ * window): applied through the writer (and in cluster mode the log) like any write, so every node removes the same.
+ * Index keys of entries already gone (revoked, re-granted, cascaded away) are dropped without an event.
+ */
+export function expireGrants(tx: WriteTxn, cmd: Cmd<'expireGrants'>): object {
+  const due = [...tx.db.grantExpiry.getKeys({ ...rangeOf.expiredBy(tx.now), limit: EXPIRE_BATCH })] as Key[];
+  const ended = new Map<string, { userId: string; uri: string; ids: string[] }>();
+  for (const k of due) {
+    const { expiresMs, projectId, userId, uri, id } = partsOfExpiryKey(k);
+    if (projectId !== cmd.project_id) continue;
+    tx.db.grantExpiry.removeSync(k);
+    const g = tx.db.grants.get(keyOf.grant(projectId, userId, uri)) as GrantRecord | undefined;
+    const w = g?.w?.[id];
+    if (w?.e === undefined || Date.parse(w.e) !== expiresMs) continue;
+    const group = `${userId}\u0000${uri}\u0000${w.s ?? ''}\u0000${w.e}`;
+    const entry = ended.get(group) ?? { userId, uri, ids: [] };
+    entry.ids.push(id);
+    ended.set(group, entry);
+  }
+  for (const { userId, uri, ids } of ended.values()) {
+    const g = tx.db.grants.get(keyOf.grant(cmd.project_id, userId, uri)) as GrantRecord;
+    const w = g.w![ids[0]!]!;
+    const permissions = g.p.filter((id) => ids.includes(id));
+    const roles = g.r.filter((id) => ids.includes(id));
+    putOrDropGrant(tx, cmd.project_id, userId, uri, { ...g, p: g.p.filter((id) => !ids.includes(id)), r: g.r.filter((id) => !ids.includes(id)) });
+    tx.emit(cmd.project_id, {
+      type: 'GRANT_EXPIRED',
+      user_id: userId,
+      resource_uri: uri,
+      permissions,
+      roles,
+      ...(w.s === undefined ? {} : { starts_at: w.s }),
+      expires_at: w.e!,
+    });
+  }
+  return {};
+}
+
+/**
+ * Stores a grant entry (windows of entries no longer held dropped), or removes it with its order and subject index
+ * entries once it holds nothing. Expiry index keys left behind are dropped by the sweep.
+ */
 function putOrDropGrant(tx: WriteTxn, projectId: string, userId: string, uri: string, rec: GrantRecord): void {
   const key = keyOf.grant(projectId, userId, uri);
   if (rec.p.length || rec.r.length) {
+    if (rec.w !== undefined) {
+      const w: Record<string, EntryWindow> = {};
+      for (const id of [...rec.p, ...rec.r]) if (rec.w[id] !== undefined) w[id] = rec.w[id];
+      rec = { seq: rec.seq, p: rec.p, r: rec.r, ...(Object.keys(w).length > 0 ? { w } : {}) };
+    }
     tx.db.grants.putSync(key, rec);
   } else {
     tx.db.grants.removeSync(key);
     tx.db.grantOrder.removeSync(keyOf.grantOrder(projectId, userId, rec.seq));
+    tx.db.grantSubjects.removeSync(keyOf.grantSubject(projectId, uri, userId));
   }
 }
 
@@ -97,4 +180,27 @@ export function rewriteGrants(tx: WriteTxn, projectId: string, edit: (g: GrantRe
     const next = edit(value as GrantRecord);
     if (next !== value) putOrDropGrant(tx, projectId, userOfGrantKey(key as Key), uriOfGrantKey(key as Key), next);
   }
+}
+
+const GRANT_INDEXES_VERSION = 1; // meta `grantIndexes`: bump to rebuild grantSubjects and grantExpiry on open
+const BACKFILL_BATCH = 10_000;
+
+/** Builds grantSubjects (and grantExpiry) for a store older than them: once, when the writer opens it. */
+export function ensureGrantIndexes(root: RootDatabase, db: Dbs): void {
+  if (db.meta.get(META.grantIndexes) === GRANT_INDEXES_VERSION) return;
+  let start: Key | undefined;
+  for (;;) {
+    const batch = [...db.grants.getRange({ ...(start && { start, offset: 1 }), limit: BACKFILL_BATCH })]; // after the last one
+    root.transactionSync(() => {
+      for (const { key, value } of batch) {
+        const [projectId, userId, uri] = key as [string, string, string];
+        db.grantSubjects.putSync(keyOf.grantSubject(projectId, uri, userId), null);
+        const w = (value as GrantRecord).w;
+        for (const id in w) if (w[id]!.e !== undefined) db.grantExpiry.putSync(keyOf.grantExpiry(Date.parse(w[id]!.e!), projectId, userId, uri, id), null);
+      }
+    });
+    if (batch.length < BACKFILL_BATCH) break;
+    start = batch[batch.length - 1]!.key as Key;
+  }
+  db.meta.putSync(META.grantIndexes, GRANT_INDEXES_VERSION);
 }

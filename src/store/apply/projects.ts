@@ -26,8 +26,9 @@ export function deleteProject(tx: WriteTxn, cmd: Cmd<'deleteProject'>): object {
   const key = keyOf.project(cmd.organisation_id, cmd.name);
   const project = tx.db.projects.get(key) as ProjectRecord | undefined;
   if (!project) throw Errors.notFound('project', cmd.name);
-  const { permissions, permNames, roles, roleNames, grants, grantOrder, apikeys } = tx.db;
-  for (const db of [permissions, permNames, roles, roleNames, grants, grantOrder]) removeRange(db, rangeOf.project(project.id));
+  const { permissions, permNames, roles, roleNames, grants, grantOrder, grantSubjects, apikeys } = tx.db;
+  // grantExpiry keys of the project are left to the sweep, which drops keys whose entry is gone
+  for (const db of [permissions, permNames, roles, roleNames, grants, grantOrder, grantSubjects]) removeRange(db, rangeOf.project(project.id));
   for (const { key: k, value } of [...apikeys.getRange(rangeOf.organisation(cmd.organisation_id))]) {
     const rec = value as ApiKeyRecord;
     if (rec.project_id === project.id && !rec.invalidated) {
