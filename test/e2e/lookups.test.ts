@@ -291,3 +291,37 @@ describe.each(TRANSPORTS)('over %s', (transport) => {
     });
   });
 });
+
+describe('with the real clock', () => {
+  let real: RunningServer;
+  beforeAll(async () => {
+    real = await startServer();
+  });
+  afterAll(async () => {
+    await real?.stop();
+    real?.cleanup();
+  });
+
+  it.each(TRANSPORTS)('over %s a repeated identical check flips at expires_at, never a second late; the sweep removes the entry', async (transport) => {
+    const admin = apiClient(real, 'rest', real.adminKey);
+    const { orgKey: key } = await createOrg(admin, `Real ${transport}`);
+    const api = apiClient(real, transport, key);
+    ok(await api.post('/v1/permissions', { project_name: 'default', name: 'doc.read' }));
+    const expires = Date.now() + 1500;
+    ok(await api.post('/v1/grants', { project_name: 'default', user_id: 'tick', resource_uri: '/t', permissions: ['doc.read'], expires_at: new Date(expires).toISOString() }));
+    const req = { project_name: 'default', principal_id: 'tick', resource_uris: ['/t/x'], permissions: ['doc.read'] };
+    let flippedAt = 0;
+    for (;;) {
+      const before = Date.now();
+      const passed = ok(await api.post('/v1/check', req)).passed;
+      if (before >= expires) expect(passed, 'a check asked after expires_at').toBe(false);
+      if (!passed) {
+        flippedAt = before;
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(flippedAt).toBeGreaterThan(expires - 1000); // it did pass until shortly before
+    await expect.poll(async () => ok(await api.get('/v1/grants?project_name=default&user_id=tick')).grants, { timeout: 2500, interval: 100 }).toEqual([]);
+  });
+});
