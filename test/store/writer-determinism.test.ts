@@ -61,6 +61,11 @@ function scenario(first: Store, firstWriter: StoreWriter): WriteCommand[] {
   run({ op: 'grant', ...ref, user_id: 'alice', resource_uri: '/docs', permissions: ['write'], roles: [role] });
   run({ op: 'grant', ...ref, user_id: 'alice', resource_uri: '/docs', permissions: ['write'], roles: [] }); // held: no event
   run({ op: 'grant', ...ref, user_id: 'bob', resource_uri: '/', permissions: [read], roles: [] });
+  // windows (SPEC §8): ends a few commands later (each command is 1 s later), then the sweep removes the entry
+  run({ op: 'grant', ...ref, user_id: 'carol', resource_uri: '/w', permissions: ['write'], roles: [], expires_at: new Date(T0 + 1000 * (clock + 3)).toISOString() });
+  run({ op: 'grant', ...ref, user_id: 'carol', resource_uri: '/w', permissions: [read], roles: [role], starts_at: new Date(T0).toISOString(), expires_at: '2031-01-01T00:00:00Z' });
+  run({ op: 'expireGrants', project_id: project.id }); // nothing ended yet
+  run({ op: 'expireGrants', project_id: project.id }); // 'write' ended
   run({ op: 'updateRole', ...ref, role_id: role, permissions: [] });
   run({ op: 'deletePermission', ...ref, permission_id: read });
   run({ op: 'createApiKey', organisation_id: org.id, project_name: 'default', name: 'k', hash: 'ab'.repeat(32) });
@@ -84,6 +89,8 @@ describe('StoreWriter determinism', () => {
     const b = freshWriter();
     const batched = b.writer.applyBatch(cmds);
     expect(batched).toEqual(oneByOne);
+    const expired = oneByOne.flatMap((r) => (r?.ok ? r.change.events : [])).filter((e) => e.type === 'GRANT_EXPIRED');
+    expect(expired).toEqual([{ type: 'GRANT_EXPIRED', user_id: 'carol', resource_uri: '/w', permissions: [expect.stringMatching(/^perm_/)], roles: [], expires_at: expect.any(String) }]);
     expect(dump(b.store)).toEqual(dump(again.store));
     expect(dump(b.store)).toEqual(dump(a.store));
     expect(b.writer.revision).toBe(cmds.length);
