@@ -12,7 +12,7 @@ import { answerAt, requireConsistency } from './consistency.js';
 import type { ServiceContext } from './context.js';
 import { encodeToken, pageRequest } from './pagination.js';
 import { projectFields, projectInScope } from './scope.js';
-import { checkPrincipal, checkResourceUri, optionalString, requiredString, stringArray, type Input } from './validate.js';
+import { checkPrincipal, checkResourceUri, optionalString, PERMISSION_NAME, requiredString, stringArray, type Input } from './validate.js';
 
 export const MAX_EXPLAIN_PAIRS = 1_000; // SPEC §8
 
@@ -26,7 +26,8 @@ class StoreGrantView implements GrantView {
   ) {}
 
   permissionId(name: string): string | undefined {
-    return this.reader.permissionIdByName(this.projectId, name);
+    // a name no permission can have is simply unknown (and never becomes an oversized LMDB key)
+    return PERMISSION_NAME.test(name) ? this.reader.permissionIdByName(this.projectId, name) : undefined;
   }
 
   role(id: string): RoleInfo | undefined {
