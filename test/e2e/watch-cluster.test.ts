@@ -47,4 +47,23 @@ describe('Watch on two nodes', () => {
     live.close();
     replay.close();
   });
+
+  it('a window that ends is removed once, through the log: one GRANT_EXPIRED on every node, the entry gone everywhere', async () => {
+    const [a, b] = nodes as [ClusterNode, ClusterNode];
+    const orgId = ok(await a.api.post('/v1/organisations', { name: 'Cluster expiry', user_id: 'owner' })).organisation.id;
+    const ref = { organisation_id: orgId, project_name: 'default' };
+    ok(await a.api.post('/v1/permissions', { ...ref, name: 'read' }));
+    const watchers = await Promise.all(nodes.map((n) => openWatch(n.server, 'rest', { ...ref, user_id: 'temp' }, { key: n.server.adminKey })));
+    for (const w of watchers) await w.next();
+    const expires = new Date(Date.now() + 1500).toISOString();
+    ok(await a.api.post('/v1/grants', { ...ref, user_id: 'temp', resource_uri: '/t', permissions: ['read'], expires_at: expires }));
+    for (const w of watchers) {
+      const got = await w.until((m) => m.events.some((e: { type: string }) => e.type === 'GRANT_EXPIRED'), 5000);
+      expect(got.flatMap((m) => m.events.map((e: { type: string }) => e.type))).toEqual(['GRANT', 'GRANT_EXPIRED']);
+    }
+    await new Promise((r) => setTimeout(r, 500)); // both nodes swept: the second sweep found nothing to emit
+    for (const w of watchers) expect(w.messages.flatMap((m) => m.events.map((e: { type: string }) => e.type))).toEqual(['GRANT', 'GRANT_EXPIRED']);
+    for (const n of [a, b]) expect(ok(await n.api.get(`/v1/grants?organisation_id=${orgId}&project_name=default&user_id=temp`)).grants).toEqual([]);
+    for (const w of watchers) w.close();
+  });
 });
