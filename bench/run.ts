@@ -1,6 +1,6 @@
 // `npm run bench`: the engine in-process, REST and gRPC under load, durable writes, cold start, scaling with workers,
 // cluster mode and the web console, each beside a baseline from the same run.
-// `--only=engine|rest|grpc|writes|cold|scaling|cluster|dashboard` runs one section;
+// `--only=engine|rest|grpc|writes|cold|scaling|cluster|dashboard|query` runs one section (query: `--query-grants=N`);
 // `--only=ab --against=DIR [--rounds=N]` compares this build's REST check with another build's (DIR: its `dist`);
 // `--only=watch --against=DIR [--rounds=N] [--writes=N]` adds sequential grant writes to that comparison, then
 // durable writes with 0 / 100 / 1,000 watchers and the delivery latency at 100 (`--watch-only` skips the A/B);
@@ -20,6 +20,8 @@ import { formatScalingRows, runScalingBench } from './scaling.bench.js';
 import { formatClusterRows, runClusterBench } from './cluster.bench.js';
 import { PROFILE_DIR } from './processes.js';
 import { runDashboardBench } from './dashboard.bench.js';
+import { runQueryBench } from './query.bench.js';
+import { int } from './table.js';
 
 function arg(name: string, fallback: number): number {
   const a = process.argv.find((x) => x.startsWith(`--${name}=`));
@@ -87,6 +89,12 @@ async function main(): Promise<void> {
     const watched = await runWatcherWriteBench({ workers: load.workers, durationSec: sectionSec, watcherCounts, rounds });
     const delivery = await runDeliveryBench({ workers: load.workers, durationSec: sectionSec, watchers: 100, writers: 10 });
     console.log(formatWatcherRows(watched, delivery));
+    console.log('');
+  }
+  if (only === 'query') {
+    const grants = arg('query-grants', 1_000_000);
+    console.log(`## Lookups and explain (SPEC §8) over REST, ${int(grants)} synthetic grants plus the lookup principals'\n`);
+    console.log(await runQueryBench({ ...load, durationSec: sectionSec, grants }));
     console.log('');
   }
   if (!only || only === 'engine') {

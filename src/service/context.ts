@@ -11,6 +11,7 @@ import type { WriterClient } from '../worker/writer-client.js';
 import { Answer } from './answer.js';
 import type { Authenticator } from './auth.js';
 import { CheckCache } from './check-cache.js';
+import { LookupCache } from './lookup-cache.js';
 import { LogWaits } from './log-waits.js';
 import type { RevisionTokens } from './revision-token.js';
 
@@ -43,6 +44,8 @@ export class ServiceContext {
   private readonly limitCache = new Map<string, number>();
   /** Recent check answers; a change bumps the versions it affects when the feed dispatches it. */
   readonly checkCache: CheckCache;
+  /** Recent lookup answer sets (the pages of one walk), invalidated like the check cache. */
+  readonly lookupCache = new LookupCache();
   /** Cluster mode: waits for revisions this node has not applied yet, and for the log's end. */
   readonly logWaits: LogWaits;
 
@@ -68,12 +71,14 @@ export class ServiceContext {
     this.projectCache.clear();
     this.limitCache.clear();
     this.checkCache.clear();
+    this.lookupCache.clear();
     this.auth.forget();
   }
 
   /** A change feed listener: drops what the committed change made stale. */
   applyChange(change: Change): void {
     this.checkCache.invalidate(change);
+    this.lookupCache.invalidate(change);
     if (change.keys_invalidated) this.auth.forget();
     if (change.organisation_updated !== undefined) this.limitCache.delete(change.organisation_updated);
     // a deleted project's name may come back as a new project

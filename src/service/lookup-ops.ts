@@ -15,10 +15,14 @@ import { projectFields, projectInScope } from './scope.js';
 import { checkPrincipal, checkResourceUri, optionalString, PERMISSION_NAME, requiredString, stringArray, type Input } from './validate.js';
 
 export const MAX_EXPLAIN_PAIRS = 1_000; // SPEC §8
+const SEP = '\u0001'; // never in a principal id or a URI
 
 /** The engine's view of one project's grants, over the reader's current snapshot; roles read once per request. */
 class StoreGrantView implements GrantView {
   private readonly roles = new Map<string, RoleInfo | undefined>();
+  private readonly records = new Map<string, GrantEntries | undefined>();
+  /** A record read had a windowed entry: the answer depends on the clock (not cacheable). */
+  timed = false;
 
   constructor(
     private readonly reader: StoreReader,
@@ -36,11 +40,20 @@ class StoreGrantView implements GrantView {
   }
 
   grant(principal: string, uri: string): GrantEntries | undefined {
-    return this.reader.grant(this.projectId, principal, uri);
+    // an explanation's resources share ancestors: each record is read once per request
+    const key = principal + SEP + uri;
+    if (this.records.has(key)) return this.records.get(key);
+    const g = this.reader.grant(this.projectId, principal, uri);
+    if (g?.w !== undefined) this.timed = true;
+    this.records.set(key, g);
+    return g;
   }
 
-  grantsUnder(principal: string, prefix: string): Iterable<readonly [string, GrantEntries]> {
-    return this.reader.principalGrantsUnder(this.projectId, principal, prefix);
+  *grantsUnder(principal: string, prefix: string): Iterable<readonly [string, GrantEntries]> {
+    for (const entry of this.reader.principalGrantsUnder(this.projectId, principal, prefix)) {
+      if (entry[1].w !== undefined) this.timed = true;
+      yield entry;
+    }
   }
 
   subjectsOn(uri: string): Iterable<string> {
@@ -77,7 +90,13 @@ export async function lookupResources(ctx: ServiceContext, caller: Caller, input
   const p = projectInScope(ctx, caller, fields);
   if (wait !== undefined) await wait;
   const revision = ctx.feed.applied;
-  const all = lookupResourcesIn(new StoreGrantView(ctx.reader, p.id), principal, permission, prefix, now());
+  const key = ctx.lookupCache.resourcesKey(p.id, principal, permission, prefix);
+  let all = ctx.lookupCache.get(key);
+  if (all === undefined) {
+    const view = new StoreGrantView(ctx.reader, p.id);
+    all = lookupResourcesIn(view, principal, permission, prefix, now());
+    if (!view.timed) ctx.lookupCache.set(key, all);
+  }
   const page = pageOf('lookup_resources', all, req);
   return answerAt(ctx, { resource_uris: page.items, next_page_token: page.next_page_token, total_items: page.total_items }, revision);
 }
@@ -91,7 +110,13 @@ export async function lookupSubjects(ctx: ServiceContext, caller: Caller, input:
   const p = projectInScope(ctx, caller, fields);
   if (wait !== undefined) await wait;
   const revision = ctx.feed.applied;
-  const all = lookupSubjectsIn(new StoreGrantView(ctx.reader, p.id), uri, permission, now());
+  const key = ctx.lookupCache.subjectsKey(p.id, uri, permission);
+  let all = ctx.lookupCache.get(key);
+  if (all === undefined) {
+    const view = new StoreGrantView(ctx.reader, p.id);
+    all = lookupSubjectsIn(view, uri, permission, now());
+    if (!view.timed) ctx.lookupCache.set(key, all);
+  }
   const page = pageOf('lookup_subjects', all, req);
   return answerAt(ctx, { principal_ids: page.items, next_page_token: page.next_page_token, total_items: page.total_items }, revision);
 }
