@@ -93,6 +93,11 @@ export const Errors = {
     new PermioError(400, `Invalid request: ${count} resource × permission pairs exceeds the limit of ${limit}`, [
       { limit, count },
     ]),
+  /** ExplainCheck (SPEC §8): at most `limit` pairs are explained. */
+  tooManyExplainPairs: (count: number, limit: number) =>
+    new PermioError(400, `Invalid request: ${count} resource × permission pairs exceeds the limit of ${limit} pairs ExplainCheck explains (${limit.toLocaleString('en-US')})`, [
+      { limit, count },
+    ]),
   rateLimited: (retryAfterSeconds: number, headers: Record<string, string>) =>
     new PermioError(429, `Rate limit exceeded. Please retry after ${retryAfterSeconds} seconds.`, undefined, {
       ...headers,

@@ -35,6 +35,7 @@ describe('errors', () => {
     ['unknownPermissions', Errors.unknownPermissions(['a', 'b']), 400],
     ['unknownRoles', Errors.unknownRoles(['r']), 400],
     ['tooManyPairs', Errors.tooManyPairs(10_001, 10_000), 400],
+    ['tooManyExplainPairs', Errors.tooManyExplainPairs(1_001, 1_000), 400],
     ['rateLimited', Errors.rateLimited(3, { 'x-ratelimit-limit': '100' }), 429],
     ['unavailable', Errors.unavailable('restarting'), 503],
     ['internal', Errors.internal(), 500],

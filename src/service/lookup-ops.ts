@@ -70,7 +70,7 @@ export async function explain(ctx: ServiceContext, caller: Caller, input: Input)
   const uris = stringArray(input, 'resource_uris', { nonEmpty: true });
   const permissions = stringArray(input, 'permissions', { nonEmpty: true });
   const pairs = uris.length * permissions.length;
-  if (pairs > MAX_EXPLAIN_PAIRS) throw Errors.tooManyPairs(pairs, MAX_EXPLAIN_PAIRS);
+  if (pairs > MAX_EXPLAIN_PAIRS) throw Errors.tooManyExplainPairs(pairs, MAX_EXPLAIN_PAIRS);
   for (let i = 0; i < uris.length; i++) checkResourceUri('resource_uris', uris[i]!);
   const wait = requireConsistency(ctx, input);
   const p = projectInScope(ctx, caller, fields);
