@@ -186,11 +186,11 @@ const GRANT_INDEXES_VERSION = 1; // meta `grantIndexes`: bump to rebuild grantSu
 const BACKFILL_BATCH = 10_000;
 
 /** Builds grantSubjects (and grantExpiry) for a store older than them: once, when the writer opens it. */
-export function ensureGrantIndexes(root: RootDatabase, db: Dbs): void {
+export function ensureGrantIndexes(root: RootDatabase, db: Dbs, batchSize = BACKFILL_BATCH): void {
   if (db.meta.get(META.grantIndexes) === GRANT_INDEXES_VERSION) return;
   let start: Key | undefined;
   for (;;) {
-    const batch = [...db.grants.getRange({ ...(start && { start, offset: 1 }), limit: BACKFILL_BATCH })]; // after the last one
+    const batch = [...db.grants.getRange({ ...(start && { start, offset: 1 }), limit: batchSize })]; // after the last one
     root.transactionSync(() => {
       for (const { key, value } of batch) {
         const [projectId, userId, uri] = key as [string, string, string];
@@ -199,7 +199,7 @@ export function ensureGrantIndexes(root: RootDatabase, db: Dbs): void {
         for (const id in w) if (w[id]!.e !== undefined) db.grantExpiry.putSync(keyOf.grantExpiry(Date.parse(w[id]!.e!), projectId, userId, uri, id), null);
       }
     });
-    if (batch.length < BACKFILL_BATCH) break;
+    if (batch.length < batchSize) break;
     start = batch[batch.length - 1]!.key as Key;
   }
   db.meta.putSync(META.grantIndexes, GRANT_INDEXES_VERSION);
