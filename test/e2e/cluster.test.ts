@@ -97,7 +97,7 @@ describe('three nodes on one nats-server', () => {
     ok(await a.api.patch(`/v1/permissions/${read.id}`, { ...ref, description: 'Read it' }));
 
     const state = (await converged(nodes, orgId, ['alice', 'bob'])) as any;
-    expect(state.per_project.app.grants.alice).toEqual([{ user_id: 'alice', resource_uri: '/teams/eng', permissions: [], roles: [role.id] }]);
+    expect(state.per_project.app.grants.alice).toEqual([{ user_id: 'alice', resource_uri: '/teams/eng', permissions: [], roles: [role.id], windows: [] }]);
     expect(state.per_project.app.permissions[0]).toMatchObject({ id: read.id, description: 'Read it' });
     expect(state.users.map((u: any) => u.id)).toEqual(['owner', 'alice']);
     expect(state.api_keys.map((k: any) => k.name)).toEqual(['ci']);
@@ -144,7 +144,7 @@ describe('three nodes on one nats-server', () => {
     ok(await a.api.del(`/v1/permissions/${write}?${q}`));
     const state = (await converged(nodes, orgId, ['u'])) as any;
     expect(state.per_project.app.roles.map((r: any) => [r.id, r.permissions.map((p: any) => p.id ?? p)])).toEqual([[role.id, [read]]]);
-    expect(state.per_project.app.grants.u).toEqual([{ user_id: 'u', resource_uri: '/x', permissions: [], roles: [role.id] }]);
+    expect(state.per_project.app.grants.u).toEqual([{ user_id: 'u', resource_uri: '/x', permissions: [], roles: [role.id], windows: [] }]);
     ok(await c.api.del(`/v1/organisations/${orgId}/projects/app`));
     // the node that took the delete answers 404 at once; the others once they applied it (ListPermissions takes no token)
     expectError(await c.api.get(`/v1/permissions?${q}`), 404);

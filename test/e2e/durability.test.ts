@@ -143,12 +143,12 @@ describe('kill -9 right after a 200 loses nothing', () => {
     expect(after.defaultPermissions.permissions.map((p: any) => p.name)).toEqual(['in.default']);
     expect(after.roles.roles).toEqual([{ ...editor, permissions: [read, write] }]);
     expect(after.grants[0]!.grants).toEqual([
-      { user_id: 'alice', resource_uri: '/docs', permissions: [], roles: [editor.id] },
-      { user_id: 'alice', resource_uri: '/docs/secret', permissions: [del.id, share.id], roles: [] },
+      { user_id: 'alice', resource_uri: '/docs', permissions: [], roles: [editor.id], windows: [] },
+      { user_id: 'alice', resource_uri: '/docs/secret', permissions: [del.id, share.id], roles: [], windows: [] },
     ]);
-    expect(after.grants[1]!.grants).toEqual([{ user_id: 'bob', resource_uri: '/teams/eng', permissions: [read.id], roles: [] }]);
-    expect(after.grants[2]!.grants).toEqual([{ user_id: 'carol', resource_uri: '/x', permissions: [read.id], roles: [] }]);
-    expect(after.grants[3]!.grants).toEqual([{ user_id: 'zed', resource_uri: '/final', permissions: [read.id, share.id], roles: [] }]);
+    expect(after.grants[1]!.grants).toEqual([{ user_id: 'bob', resource_uri: '/teams/eng', permissions: [read.id], roles: [], windows: [] }]);
+    expect(after.grants[2]!.grants).toEqual([{ user_id: 'carol', resource_uri: '/x', permissions: [read.id], roles: [], windows: [] }]);
+    expect(after.grants[3]!.grants).toEqual([{ user_id: 'zed', resource_uri: '/final', permissions: [read.id, share.id], roles: [], windows: [] }]);
     expect(after.checks).toEqual([
       {
         passed: false,

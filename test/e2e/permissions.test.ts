@@ -301,7 +301,7 @@ describe.each(TRANSPORTS)('over %s', (transport) => {
         missing_permissions: [{ resource_uri: '/docs/1', missing_permissions: ['doc.read'] }],
       });
       expect(ok(await api.get(`/v1/grants?project_name=${project}&user_id=alice`)).grants).toEqual([
-        { user_id: 'alice', resource_uri: '/docs', permissions: [p.id], roles: [] },
+        { user_id: 'alice', resource_uri: '/docs', permissions: [p.id], roles: [], windows: [] },
       ]);
       expect(ok(await api.get(`/v1/roles/${role.id}?project_name=${project}`)).permissions).toEqual([renamed]);
       // The old name is free and a new permission under it is not granted to anyone.
@@ -332,7 +332,7 @@ describe.each(TRANSPORTS)('over %s', (transport) => {
       expect(ok(await api.get(`/v1/roles/${role.id}?project_name=${project}`))).toEqual({ ...role, permissions: [q] });
       expect(ok(await api.get(`/v1/roles/${lonely.id}?project_name=${project}`))).toEqual({ ...lonely, permissions: [] });
       const grants = ok(await api.get(`/v1/grants?project_name=${project}&user_id=alice`)).grants;
-      expect(grants.find((g: any) => g.resource_uri === '/a')).toEqual({ user_id: 'alice', resource_uri: '/a', permissions: [q.id], roles: [] });
+      expect(grants.find((g: any) => g.resource_uri === '/a')).toEqual({ user_id: 'alice', resource_uri: '/a', permissions: [q.id], roles: [], windows: [] });
       for (const g of grants) expect(g.permissions).not.toContain(p.id);
       expect(await check(project, 'alice', ['/a', '/only-p'], ['doc.read', 'doc.write'])).toEqual({
         passed: false,
@@ -368,7 +368,7 @@ describe.each(TRANSPORTS)('over %s', (transport) => {
       expectError(await api.del(`/v1/roles/${role.id}?project_name=${project}`), 404);
       expect(ok(await api.get(`/v1/roles?project_name=${project}`)).total_items).toBe(0);
       const grants = ok(await api.get(`/v1/grants?project_name=${project}&user_id=carol`)).grants;
-      expect(grants.find((g: any) => g.resource_uri === '/z')).toEqual({ user_id: 'carol', resource_uri: '/z', permissions: [q.id], roles: [] });
+      expect(grants.find((g: any) => g.resource_uri === '/z')).toEqual({ user_id: 'carol', resource_uri: '/z', permissions: [q.id], roles: [], windows: [] });
       for (const g of grants) expect(g.roles).toEqual([]);
       expect(await check(project, 'carol', ['/z', '/y'], ['doc.read', 'doc.write'])).toEqual({
         passed: false,
