@@ -172,6 +172,23 @@ describe('commands', () => {
     });
   });
 
+  it('explain, lookup resources|subjects and a windowed grant (SPEC §8), over REST and --grpc', async () => {
+    json(await inOrg(['--json', 'permissions', 'create', 'lk.read']));
+    json(await inOrg(['--json', 'grant', 'lena', '/lk/a', '--permission', 'lk.read']));
+    json(await inOrg(['--json', 'grant', 'lena', '/lk/b', '--permission', 'lk.read', '--expires-at', '2099-01-01T00:00:00Z']));
+    const listed = json(await inOrg(['--json', 'grants', 'list', 'lena']));
+    expect(listed.grants[1].windows).toEqual([{ permission_id: expect.stringMatching(/^perm_/), expires_at: '2099-01-01T00:00:00Z' }]);
+    for (const transport of [[], ['--grpc', server.grpcAddress]]) {
+      expect(json(await inOrg([...transport, '--json', 'lookup', 'resources', 'lena', '--permission', 'lk.read', '--prefix', '/lk'])).resource_uris).toEqual(['/lk/a', '/lk/b']);
+      expect(json(await inOrg([...transport, '--json', 'lookup', 'subjects', '/lk/a/x', '--permission', 'lk.read'])).principal_ids).toEqual(['lena']);
+      const why = json(await inOrg([...transport, '--json', 'explain', 'lena', '/lk/b/doc', '--permission', 'lk.read']));
+      expect(why.explanations).toEqual([
+        { resource_uri: '/lk/b/doc', permission: 'lk.read', allowed: true, sources: [{ resource_uri: '/lk/b', role: null, expires_at: '2099-01-01T00:00:00Z' }] },
+      ]);
+    }
+    expect((await inOrg(['lookup', 'resources', 'lena', '--permission', 'lk.read'])).stdout).toBe('/lk/a\n/lk/b\n');
+  });
+
   it('an API error exits 3 with its message on stderr; --json puts the error body there', async () => {
     const run = await inOrg(['permissions', 'get', 'perm_nope']);
     expect([run.code, run.stdout]).toEqual([3, '']);
