@@ -27,14 +27,11 @@ export interface Scope {
 }
 
 // Wire shapes: the client's, generated from the protos (type-only: nothing of the client is shipped).
-export type { ApiKey, ApiLog as LogEntry, Organisation, Permission, Project, Role } from '../client/wire.js';
-
-// SPEC §8 additions the protos do not carry yet: grant windows and ExplainCheck's explanations.
-export interface GrantWindow { permission_id?: string; role_id?: string; starts_at?: string; expires_at?: string }
-export type Grant = wire.Grant & { windows?: GrantWindow[] };
-export interface Source { resource_uri: string; role: { id: string; name: string } | null; starts_at?: string; expires_at?: string }
-export interface Explanation { resource_uri: string; permission: string; allowed: boolean; sources: Source[] }
-export type CheckAnswer = wire.CheckResponse & { explanations?: Explanation[] };
+export type { ApiKey, ApiLog as LogEntry, Explanation, Grant, GrantWindow, Organisation, Permission, Project, Role } from '../client/wire.js';
+/** A Check answer, with explanations when it came from ExplainCheck. */
+export type CheckAnswer = wire.CheckResponse & { explanations?: wire.Explanation[] };
+/** An explanation source; its `role` is JSON `null` for a direct permission. */
+export type Source = Omit<wire.ExplanationSource, 'role'> & { role: wire.ExplanationRole | null };
 
 /** The paging fields of every list answer (SPEC §5). */
 export interface Page { next_page_token: string; total_items: number }

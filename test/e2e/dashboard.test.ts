@@ -284,6 +284,59 @@ describe.skipIf(SKIP_BROWSER_TESTS)('web console in Chromium', () => {
       expect(left.map((g: any) => g.resource_uri)).toEqual(['/teams/eng']);
     }));
 
+  it('Grants: a grant with Expires at is stored with its window and shown with it', () =>
+    run('grant-window', async ({ page }) => {
+      const project = 'windows';
+      await api.post(`/v1/organisations/${orgId}/projects`, { name: project });
+      const read = (await api.post('/v1/permissions', { project_name: project, name: 'doc.read' })).body;
+      await signInToAcme(page, '#/grants');
+      await page.getByRole('combobox', { name: 'Project', exact: true }).selectOption(project);
+      await page.getByRole('textbox', { name: 'Principal', exact: true }).fill('bob');
+      await page.getByRole('textbox', { name: 'Resource', exact: true }).fill('/docs');
+      await page.getByRole('textbox', { name: 'Expires at', exact: true }).fill('2031-05-06T07:08:09Z');
+      await page.getByRole('group', { name: 'Permissions' }).getByRole('checkbox', { name: 'doc.read', exact: true }).check();
+      await page.getByRole('button', { name: 'Grant', exact: true }).click();
+      await row(page, '/docs').getByText('doc.read until 2031-05-06 07:08:09 UTC').waitFor();
+      const grants = (await api.get(`/v1/grants?project_name=${project}&user_id=bob`)).body.grants;
+      expect(grants).toEqual([expect.objectContaining({ resource_uri: '/docs', permissions: [read.id], windows: [{ permission_id: read.id, expires_at: expect.stringMatching(/^2031-05-06T07:08:09(\.0+)?Z$/) }] })]);
+      // a time the server refuses (not after now) is shown with the §5 message, nothing granted
+      await page.getByRole('textbox', { name: 'Resource', exact: true }).fill('/old');
+      await page.getByRole('textbox', { name: 'Expires at', exact: true }).fill('2001-01-01T00:00:00Z');
+      await page.getByRole('group', { name: 'Permissions' }).getByRole('checkbox', { name: 'doc.read', exact: true }).check();
+      await page.getByRole('button', { name: 'Grant', exact: true }).click();
+      await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/400.*expires_at/);
+      expect((await api.get(`/v1/grants?project_name=${project}&user_id=bob`)).body.grants).toHaveLength(1);
+    }, { allowConsoleErrors: true })); // the refused grant's 400
+
+  it('Check: Allowed or Denied, the missing permissions, and each pair explained by the grants that supply it', () =>
+    run('check', async ({ page }) => {
+      const project = 'check';
+      await api.post(`/v1/organisations/${orgId}/projects`, { name: project });
+      const read = (await api.post('/v1/permissions', { project_name: project, name: 'doc.read' })).body;
+      await api.post('/v1/permissions', { project_name: project, name: 'doc.write' });
+      await api.post('/v1/roles', { project_name: project, name: 'Reader', permissions: [read.id] });
+      await api.post('/v1/grants', { project_name: project, user_id: 'carol', resource_uri: '/docs', permissions: ['doc.read'] });
+      await api.post('/v1/grants', { project_name: project, user_id: 'carol', resource_uri: '/docs/a', roles: ['Reader'] });
+
+      await signInToAcme(page, '#/check');
+      await page.getByRole('combobox', { name: 'Project', exact: true }).selectOption(project);
+      await page.getByRole('textbox', { name: 'Principal', exact: true }).fill('carol');
+      await page.getByRole('textbox', { name: 'Resources', exact: true }).fill('/docs/a/b\n/other');
+      await page.getByRole('textbox', { name: 'Permissions', exact: true }).fill('doc.read');
+      await page.getByRole('button', { name: 'Check', exact: true }).click();
+      await expect.poll(() => page.getByRole('status').filter({ hasText: /Allowed|Denied/ }).textContent()).toBe('Denied');
+      await page.getByRole('listitem').filter({ hasText: '/other: doc.read' }).waitFor();
+      const table = page.getByRole('table', { name: 'Why each pair is granted or not' });
+      // nearest granted URI first: the role on /docs/a, then the direct permission on /docs
+      await expect.poll(() => table.getByRole('row').filter({ hasText: '/docs/a/b' }).textContent()).toMatch(/granted.*role Reader on \/docs\/a.*direct grant on \/docs$/);
+      await expect.poll(() => table.getByRole('row').filter({ hasText: '/other' }).textContent()).toMatch(/not granted.*no grant supplies it/);
+
+      await page.getByRole('textbox', { name: 'Resources', exact: true }).fill('/docs/x');
+      await page.getByRole('button', { name: 'Check', exact: true }).click();
+      await expect.poll(() => page.getByRole('status').filter({ hasText: /Allowed|Denied/ }).textContent()).toBe('Allowed');
+      await expectLabelled(page);
+    }));
+
   it('API log: newest first, filters, pages, and a row opens its Request and Response tabs', () =>
     run('api-log', async ({ page }) => {
       const project = 'logged';
