@@ -15,6 +15,14 @@ export class PermioError extends Error {
   }
 }
 
+/** `{"error":{"code","message","details"}}` (SPEC §5): the REST error body, also what gRPC carries in its trailer and
+ * what the call log records. */
+export function errorBody(e: Pick<PermioError, 'status' | 'message' | 'details'>): string {
+  const error: Record<string, unknown> = { code: e.status, message: e.message };
+  if (e.details !== undefined) error.details = e.details;
+  return JSON.stringify({ error });
+}
+
 /** HTTP status → gRPC status code (SPEC §5). */
 export const GRPC_CODE_BY_STATUS: Readonly<Record<number, GrpcStatus>> = Object.freeze({
   400: GrpcStatus.INVALID_ARGUMENT,

@@ -10,7 +10,7 @@ import type { Op, WriteCommand } from './commands.js';
 import type { Store } from './env.js';
 import { META } from './keys.js';
 import { createApiKey, invalidateApiKey } from './apply/api-keys.js';
-import { appendLogs } from './apply/call-log.js';
+import { appendLogs, logCall } from './apply/call-log.js';
 import { ensureLogFacets } from './call-log-facets.js';
 import { grant, revoke } from './apply/grants.js';
 import {
@@ -122,6 +122,7 @@ export class StoreWriter {
       }
       try {
         const value = (HANDLERS[cmd.op] as Handler<Op>)(tx.begin(cmd), cmd);
+        logCall(tx, cmd, { value }); // the call's entry commits with the write: a crash loses neither or both
         const change = tx.change(revision);
         appendChange(this.store.dbs, change); // in the write's own transaction: the log holds exactly what was acknowledged
         results.push({ ok: true, value, change });
@@ -132,6 +133,7 @@ export class StoreWriter {
           this.applied = startRevision;
           throw err;
         }
+        logCall(tx, cmd, { error: err });
         results.push({ ok: false, status: err.status, message: err.message, details: err.details });
       }
       this.applied = revision;

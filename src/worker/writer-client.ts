@@ -4,7 +4,7 @@ import { Worker } from 'node:worker_threads';
 import { Errors, fromWire, PermioError } from '../errors.js';
 import { observeWriterBatch } from '../metrics.js';
 import { log } from '../log.js';
-import { stampCommand, type CommandBody } from '../store/commands.js';
+import { stampCommand, type LoggedCommand } from '../store/commands.js';
 import { now } from '../clock.js';
 import type { ChangeFeed } from '../store/change-feed.js';
 import { packForTransfer, unpack } from './thread-codec.js';
@@ -106,7 +106,7 @@ export class WriterClient {
   }
 
   /** Stamps `body` with the time and a nonce and sends it; resolves once it is committed and flushed to disk. */
-  write(body: CommandBody): Promise<Committed> {
+  write(body: LoggedCommand): Promise<Committed> {
     if (this.closing) return Promise.reject(Errors.unavailable('shutting down'));
     const id = this.nextId++;
     if (this.outbox.length === 0) setImmediate(() => this.flushOutbox());

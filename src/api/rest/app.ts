@@ -4,6 +4,7 @@ import uWS from 'uWebSockets.js';
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import { Errors, PermioError, toPermioError } from '../../errors.js';
 import { Answer } from '../../service/answer.js';
+import type { CallScope } from '../../service/call-log.js';
 import type { Caller } from '../../service/caller.js';
 import type { Input } from '../../service/validate.js';
 import { OPERATION_BY_RPC, OPERATIONS, type HttpMethod, type Operation } from '../operations.js';
@@ -11,7 +12,7 @@ import type { ServiceLike } from '../service-port.js';
 import { drainBody, parseJsonObject, readBody } from './body.js';
 import { JsonGuard } from './json-guard.js';
 import { localRoutes, type LocalRoute, type LocalRouteOptions } from './local-routes.js';
-import { send, sendError, sendJson, type ResponseState } from './reply.js';
+import { errorBody, send, sendError, sendJson, type ResponseState } from './reply.js';
 import { Router } from './router.js';
 import { watchSocket } from './watch-socket.js';
 
@@ -168,17 +169,25 @@ export function startRestServer(opts: RestOptions): Promise<RestServer> {
     try {
       x.rateHeaders = service.admit(caller);
     } catch (err) {
-      return refuse(x, err);
+      refuse(x, err);
+      return recordRefusal(x, operation, caller, err);
     }
     if (operation.rest === 'websocket') return refuse(x, upgradeRequired(operation)); // the upgrade is served by `watchSocket`
     begin(x);
     readInput(x, operation, templated, params, (err, input) => {
       if (err) {
         sendError(x.res, x, err, x.rateHeaders, err.status === 413); // the rest of an oversized body is not read: close
+        recordRefusal(x, operation, caller, err);
         return end(x);
       }
       run(x, operation, caller, input!);
     });
+  }
+
+  /** A call refused before it ran (429, an unreadable body): logged as gRPC logs it, with no input. */
+  function recordRefusal(x: Exchange, operation: Operation, caller: Caller, err: unknown): void {
+    const e = toPermioError(err);
+    record(x, operation, routeOf(x, operation), caller, {}, e.status, errorBody(e), undefined);
   }
 
   /** The RPC's input: path and query parameters, plus the JSON body when it takes one; a 413 or 400 otherwise. */
@@ -230,6 +239,7 @@ export function startRestServer(opts: RestOptions): Promise<RestServer> {
             if (inputError) throw inputError;
           } catch (err) {
             sendError(x.res, x, err, x.rateHeaders, (err as PermioError).status === 413);
+            recordRefusal(x, operation, caller, err);
             return end(x);
           }
           run(x, operation, caller, input!);
@@ -244,34 +254,47 @@ export function startRestServer(opts: RestOptions): Promise<RestServer> {
 
   /** Steps 6–8: the service call, its answer, the call-log record. */
   function run(x: Exchange, operation: Operation, caller: Caller, input: Input): void {
-    service.invoke(operation.rpc, caller, input).then(
+    const route = routeOf(x, operation);
+    // a sampled read (Check) writes nothing: no scope to carry
+    const scope: CallScope | undefined = operation.sampled ? undefined : { transport: 'rest', route, startedAt: x.startedAt, logged: false };
+    service.invoke(operation.rpc, caller, input, scope).then(
       (value) => {
         const answer = value instanceof Answer ? value : undefined;
         const body = answer === undefined ? value : answer.body;
         const json = operation.preEncoded ? (body as string) : JSON.stringify(body);
         sendJson(x.res, x, 200, json, withAnswerHeaders(x.rateHeaders, answer));
-        record(x, operation, caller, input, 200, json);
+        record(x, operation, route, caller, input, 200, json, scope);
         end(x);
       },
       (err) => {
         const sent = sendError(x.res, x, err, x.rateHeaders);
-        record(x, operation, caller, input, sent.status, sent.body);
+        record(x, operation, route, caller, input, sent.status, sent.body, scope);
         end(x);
       },
     );
   }
 
-  function record(x: Exchange, operation: Operation, caller: Caller, input: Input, status: number, response: string): void {
+  function record(
+    x: Exchange,
+    operation: Operation,
+    route: string,
+    caller: Caller,
+    input: Input,
+    status: number,
+    response: string,
+    scope: CallScope | undefined,
+  ): void {
     service.recordCall?.({
       transport: 'rest',
       rpc: operation.rpc,
-      route: SECRET_IN_PATH.has(operation) ? `${x.method} ${operation.path}` : `${x.method} ${x.path}`,
+      route,
       caller,
       input,
       status,
       latencyMs: performance.now() - x.startedAt,
       response,
       sampled: operation.sampled,
+      logged: scope?.logged,
     });
   }
 
@@ -303,6 +326,11 @@ export function startRestServer(opts: RestOptions): Promise<RestServer> {
       });
     });
   });
+}
+
+/** The route a call-log entry names: the path as sent, or its template when the path holds a secret (a token). */
+function routeOf(x: Exchange, operation: Operation): string {
+  return SECRET_IN_PATH.has(operation) ? `${x.method} ${operation.path}` : `${x.method} ${x.path}`;
 }
 
 /** A plain request to a WebSocket route (its upgrade is answered by the `ws` route before this one). */

@@ -1,6 +1,6 @@
 // Writes responses: status line, headers and body in one corked write; the only place the error body is rendered.
 import type { HttpResponse } from 'uWebSockets.js';
-import { PermioError, toPermioError } from '../../errors.js';
+import { errorBody, PermioError, toPermioError } from '../../errors.js';
 import { observeRequest } from '../../metrics.js';
 import { log } from '../../log.js';
 
@@ -32,12 +32,7 @@ export interface ResponseState {
   requestId: string;
 }
 
-/** `{"error":{"code","message","details"}}` (SPEC §5): the REST error body, also what gRPC carries in its trailer. */
-export function errorBody(e: Pick<PermioError, 'status' | 'message' | 'details'>): string {
-  const error: Record<string, unknown> = { code: e.status, message: e.message };
-  if (e.details !== undefined) error.details = e.details;
-  return JSON.stringify({ error });
-}
+export { errorBody } from '../../errors.js';
 
 const JSON_TYPE = 'application/json';
 
