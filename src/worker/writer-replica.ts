@@ -160,6 +160,7 @@ export class LogReplica {
     const cmds: WriteCommand[] = [];
     const revisions: number[] = [];
     const owners: (number | undefined)[] = [];
+    const ours: string[] = []; // this node's entries: answered below
     for (const entry of entries) {
       const value = entry.value;
       if (!isEntryValue(value)) {
@@ -167,10 +168,7 @@ export class LogReplica {
         continue;
       }
       const mine = this.pending.get(value.id);
-      if (mine) {
-        this.pending.delete(value.id);
-        clearTimeout(mine.timer);
-      }
+      if (mine) ours.push(value.id);
       const n = Math.min(value.cmds.length, COMMANDS_PER_ENTRY);
       for (let i = 0; i < n; i++) {
         cmds.push(value.cmds[i]!);
@@ -178,7 +176,13 @@ export class LogReplica {
         owners.push(mine?.requestIds[i]);
       }
     }
+    // a full disk throws here, nothing applied: the follower hands the same entries again, callers still waiting
     const results = cmds.length > 0 ? this.writer.applyBatch(cmds, revisions) : [];
+    for (const id of ours) {
+      const entry = this.pending.get(id); // gone when its budget ran out meanwhile (the callers had a 503)
+      if (entry) clearTimeout(entry.timer);
+      this.pending.delete(id);
+    }
     const seq = entries[entries.length - 1]!.seq;
     // Answered once committed, not once flushed: the log holds the entries durably, and a replica that loses its
     // unflushed tail in a crash applies it again from its last durable position (the revision in LMDB).
