@@ -21,6 +21,7 @@ import { PermioService } from './service/service.js';
 import { CallLog } from './service/call-log.js';
 import { startRestServer } from './api/rest/app.js';
 import { startGrpcServer } from './api/grpc/server.js';
+import { loadTls } from './api/tls.js';
 import { docsPages } from './api/docs.js';
 import { dashboardPages } from './api/dashboard.js';
 import { registerGauges, registerReplicaGauges, registerWatchGauge } from './metrics.js';
@@ -30,6 +31,7 @@ import { WatchHub } from './service/watch-hub.js';
 async function main(): Promise<void> {
   const config = loadConfig();
   setLogLevel(config.logLevel);
+  const tls = config.tls && loadTls(config.tls); // before anything starts: a bad certificate is a startup error
   const advanceClock = config.testClock ? useManualClock(Date.now()) : undefined; // before anything reads the time
   preparePrivateDir(config.dataDir);
   const dirLock = await lockDataDir(config.dataDir); // before anything in the directory is opened
@@ -88,6 +90,8 @@ async function main(): Promise<void> {
   const rest = await startRestServer({
     service,
     port: config.httpPort,
+    host: config.host,
+    tls,
     health: () =>
       healthReport(
         ready,
@@ -106,11 +110,13 @@ async function main(): Promise<void> {
       ...(advanceClock ? { '/debug/clock': clockAction(advanceClock, () => watchHub.tick()) } : {}),
     },
   });
-  const grpc = await startGrpcServer({ service, port: config.grpcPort });
+  const grpc = await startGrpcServer({ service, port: config.grpcPort, host: config.host, tls });
   ready = true;
   log.info('listening', {
+    host: config.host,
     http_port: rest.port,
     grpc_port: grpc.port,
+    tls: tls !== undefined,
     data_dir: config.dataDir,
     workers: config.workers,
     ...(config.cluster ? { node_id: config.cluster.nodeId, nats_stream: config.cluster.stream } : {}),

@@ -14,6 +14,7 @@ import { JsonGuard } from './json-guard.js';
 import { localRoutes, type LocalRoute, type LocalRouteOptions } from './local-routes.js';
 import { errorBody, send, sendError, sendJson, type ResponseState } from './reply.js';
 import { Router } from './router.js';
+import type { TlsMaterial } from '../tls.js';
 import { watchSocket } from './watch-socket.js';
 
 /** The binary addon, not the `ws` fallback the package silently switches to when the binary fails to load. */
@@ -32,7 +33,10 @@ export interface RestServer {
 export interface RestOptions extends LocalRouteOptions {
   service: ServiceLike;
   port: number;
+  /** Default `0.0.0.0`. */
   host?: string;
+  /** HTTPS and WSS on the port instead of HTTP and WS. */
+  tls?: TlsMaterial;
 }
 
 /** A row of the REST route table: an RPC it transcodes, or a local route. */
@@ -298,7 +302,9 @@ export function startRestServer(opts: RestOptions): Promise<RestServer> {
     });
   }
 
-  const app = uWS.App().ws(OPERATION_BY_RPC.get('Watch')!.path, watchSocket(service)); // before '/*': it takes the upgrades
+  const tls = opts.tls;
+  const base = tls ? uWS.SSLApp({ cert_file_name: tls.certFile, key_file_name: tls.keyFile }) : uWS.App();
+  const app = base.ws(OPERATION_BY_RPC.get('Watch')!.path, watchSocket(service)); // before '/*': it takes the upgrades
   app.any('/*', (res: HttpResponse, req: HttpRequest) => {
     const x = accept(res, req);
     let match;
@@ -315,7 +321,7 @@ export function startRestServer(opts: RestOptions): Promise<RestServer> {
   return new Promise((resolve, reject) => {
     // exclusively: without it uWS sets SO_REUSEPORT and a second server on the port would share its connections
     (app as unknown as ListenWithOptions).listen(opts.host ?? '0.0.0.0', opts.port, LIBUS_LISTEN_EXCLUSIVE_PORT, (listenSocket) => {
-      if (!listenSocket) return reject(new Error(`REST: cannot listen on port ${opts.port}`));
+      if (!listenSocket) return reject(new Error(`REST: cannot listen on ${opts.host ?? "0.0.0.0"} port ${opts.port}`));
       resolve({
         port: uWS.us_socket_local_port(listenSocket as unknown as uWS.us_socket),
         close: () => {
