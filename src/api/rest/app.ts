@@ -55,6 +55,12 @@ const SERVED = new Set(['unary/json', 'server-streaming/websocket']);
 /** Routes with a secret path parameter (an invitation token) are logged by their template, never the path sent. */
 const SECRET_IN_PATH: ReadonlySet<Operation> = new Set(OPERATIONS.filter((o) => o.path.includes('{token}')));
 
+/**
+ * The longest request line (method, path, query) answered with anything but 431 (SPEC §13). uWS bounds the rest of
+ * the head itself, without an answer: README "HTTP limits".
+ */
+const MAX_REQUEST_LINE_BYTES = 16 * 1024;
+
 /** uWS's exclusive-port listen option (exported by the addon as `LIBUS_LISTEN_EXCLUSIVE_PORT`, typed only as an enum). */
 const LIBUS_LISTEN_EXCLUSIVE_PORT = 1;
 /** The addon's `listen(host, port, options, cb)`, missing from its typings. */
@@ -307,6 +313,9 @@ export function startRestServer(opts: RestOptions): Promise<RestServer> {
   const app = base.ws(OPERATION_BY_RPC.get('Watch')!.path, watchSocket(service)); // before '/*': it takes the upgrades
   app.any('/*', (res: HttpResponse, req: HttpRequest) => {
     const x = accept(res, req);
+    // the parts of the head uWS has handed over already (walking every header would cost each request ~2.5 µs)
+    const line = x.method.length + x.path.length + x.query.length;
+    if (line > MAX_REQUEST_LINE_BYTES) return refuse(x, Errors.headTooLarge(line, MAX_REQUEST_LINE_BYTES));
     let match;
     try {
       match = router.match(x.method, x.path); // step 2: 404 / 405 before anything else (SPEC §5)

@@ -15,6 +15,7 @@ const STATUS_LINES: Readonly<Record<number, string>> = {
   409: '409 Conflict',
   413: '413 Payload Too Large',
   429: '429 Too Many Requests',
+  431: '431 Request Header Fields Too Large',
   500: '500 Internal Server Error',
   503: '503 Service Unavailable',
 };
