@@ -330,7 +330,7 @@ export function startRestServer(opts: RestOptions): Promise<RestServer> {
   return new Promise((resolve, reject) => {
     // exclusively: without it uWS sets SO_REUSEPORT and a second server on the port would share its connections
     (app as unknown as ListenWithOptions).listen(opts.host ?? '0.0.0.0', opts.port, LIBUS_LISTEN_EXCLUSIVE_PORT, (listenSocket) => {
-      if (!listenSocket) return reject(new Error(`REST: cannot listen on ${opts.host ?? "0.0.0.0"} port ${opts.port}`));
+      if (!listenSocket) return reject(new Error(`REST: cannot listen on port ${opts.port} of ${opts.host ?? '0.0.0.0'}`));
       resolve({
         port: uWS.us_socket_local_port(listenSocket as unknown as uWS.us_socket),
         close: () => {
