@@ -18,8 +18,9 @@ export interface ClusterHealth {
 }
 
 /**
- * Undefined while starting or stopping. DEGRADED while the last commit met a full or failing disk. Single node: SERVING once both listeners are up. Cluster mode: also caught up with the log as of this node's
- * start (`catching_up` until then); a caught-up node stays ready while NATS is unreachable (it still answers checks).
+ * Undefined while starting or stopping. DEGRADED while the last commit met a full or failing disk (`storageTrouble`).
+ * Single node: SERVING once both listeners are up. Cluster mode: also caught up with the log as of this node's start
+ * (`catching_up` until then); a caught-up node stays ready while NATS is unreachable (it still answers checks).
  */
 export function healthReport(listening: boolean, cluster?: ClusterHealth, storageTrouble?: string): HealthReport | undefined {
   if (!listening) return undefined; // the route answers its 503 error

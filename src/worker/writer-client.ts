@@ -75,6 +75,7 @@ export class WriterClient {
         if (msg instanceof Uint8Array) return this.receive(unpack<WriterReply>(msg));
         if ('ready' in msg) {
           this.started = true;
+          this.storageTrouble = undefined; // a restarted thread reports the disk afresh, at its first failed commit
           return resolve(msg.revision);
         }
         if ('replica' in msg) return void (this.replica = msg.replica);
