@@ -12,6 +12,8 @@ import { apiClient, closeApiClients } from '../helpers/api.js';
 import { createOrg, ok } from '../helpers/expect-api.js';
 import { client } from '../helpers/http.js';
 import { startServer, type RunningServer } from '../helpers/server.js';
+import { serving, startNode, until } from '../helpers/cluster.js';
+import { startNats } from '../helpers/nats.js';
 
 const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/src/main.js');
 const TMPFS_BYTES = 24 * 1024 * 1024;
@@ -125,6 +127,52 @@ describe.skipIf(!canMount)('a full disk (a tmpfs, mounted as root)', () => {
     expect(listed.total_items).toBe(acknowledged.length);
     expect(new Set(listed.grants.map((g: any) => g.resource_uri))).toEqual(new Set(acknowledged));
   }, 120_000);
+});
+
+describe.skipIf(!canMount)('a full disk on one node of a cluster (a tmpfs, mounted as root)', () => {
+  it('its writes 503 saying so at once, its /healthz DEGRADED; freed, it applies what the log holds', async () => {
+    const mount = mountTmpfs(TMPFS_BYTES);
+    if (typeof mount !== 'string') return void console.warn(`skipped: ${mount.skip}`);
+    const nats = await startNats();
+    const adminKey = `perms_api_${crypto.randomBytes(16).toString('hex')}`;
+    const a = await startNode({ natsUrls: nats.url, id: 'a', adminKey, dataDir: path.join(mount, 'a') });
+    const b = await startNode({ natsUrls: nats.url, id: 'b', adminKey });
+    started.push(a.server, b.server);
+    try {
+      await Promise.all([serving(a), serving(b)]);
+      const { orgId } = await createOrg(a.api, 'cluster-full');
+      const ref = { organisation_id: orgId, project_name: 'default' };
+      ok(await a.api.post('/v1/permissions', { ...ref, name: 'doc.read' }));
+
+      const filler = path.join(mount, 'filler');
+      fill(filler);
+      let refused: any;
+      const logged: string[] = []; // in the log, whatever a answered
+      for (let i = 0; i < MAX_WRITES && refused === undefined; i++) {
+        const uri = `/docs/${i}/${'x'.repeat(900)}`;
+        const sentAt = Date.now();
+        const res = await a.api.post('/v1/grants', { ...ref, user_id: 'u', resource_uri: uri, permissions: ['doc.read'] });
+        logged.push(uri);
+        if (res.status !== 200) refused = { ...res, ms: Date.now() - sentAt };
+      }
+      expect(refused?.status).toBe(503);
+      expect(refused.body.error.message).toMatch(/storage full.*in the log/i);
+      expect(refused.ms).toBeLessThan(10_000); // at once, not at the end of the write budget
+      expect((await a.api.get('/healthz')).body).toMatchObject({ status: 'DEGRADED', node_id: 'a' });
+      expect((await b.api.get('/healthz')).body).toMatchObject({ status: 'SERVING' }); // b's disk is fine
+
+      fs.rmSync(filler);
+      await until(async () => ((await a.api.get('/healthz')).body.status === 'SERVING' ? true : undefined), 'a to apply the log');
+      for (const n of [a, b]) {
+        const listed = ok(await n.api.get(`/v1/grants?organisation_id=${orgId}&project_name=default&user_id=u&page_size=1000`));
+        expect(new Set(listed.grants.map((g: any) => g.resource_uri)), n.id).toEqual(new Set(logged));
+      }
+    } finally {
+      await a.server.kill();
+      await b.server.kill();
+      await nats.cleanup();
+    }
+  }, 180_000);
 });
 
 /** Runs the server on `dataDir` until it exits; its exit code and output. */
