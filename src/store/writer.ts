@@ -10,7 +10,7 @@ import type { Op, WriteCommand } from './commands.js';
 import type { Store } from './env.js';
 import { META } from './keys.js';
 import { createApiKey, invalidateApiKey } from './apply/api-keys.js';
-import { appendLogs, logCall } from './apply/call-log.js';
+import { appendLogs, logCall, trimCallLogs } from './apply/call-log.js';
 import { ensureLogFacets } from './call-log-facets.js';
 import { grant, revoke } from './apply/grants.js';
 import {
@@ -139,6 +139,7 @@ export class StoreWriter {
     } catch (err) {
       this.tx.seq = seq;
       this.tx.counts.clear();
+      this.tx.logRetention.clear();
       this.applied = applied;
       const trouble = storageTroubleOf(err, this.store.dir);
       if (trouble === undefined) throw err;
@@ -179,6 +180,7 @@ export class StoreWriter {
       }
       this.applied = revision;
     }
+    trimCallLogs(tx);
     const meta = this.store.dbs.meta;
     if (tx.seq !== startSeq) meta.putSync(META.seq, tx.seq);
     if (this.applied !== startRevision) meta.putSync(META.revision, this.applied);
