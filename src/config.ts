@@ -8,6 +8,10 @@ export const PLANS: readonly Plan[] = ['free', 'pro', 'enterprise'];
 export interface Config {
   readonly httpPort: number;
   readonly grpcPort: number;
+  /** PERMIO_HOST: the address both ports listen on (SPEC §13). */
+  readonly host: string;
+  /** PERMIO_TLS_CERT and PERMIO_TLS_KEY: TLS for REST, WebSocket and gRPC alike; undefined: plain TCP. */
+  readonly tls: TlsFiles | undefined;
   readonly dataDir: string;
   readonly workers: number;
   /** The operator key from PERMIO_ADMIN_KEY, or undefined to read/create `$dataDir/admin.key`. */
@@ -45,6 +49,12 @@ export interface Config {
   };
 }
 
+/** PEM files: the certificate (chain) and its private key. */
+export interface TlsFiles {
+  readonly certFile: string;
+  readonly keyFile: string;
+}
+
 export interface ClusterConfig {
   /** NATS server URLs (PERMIO_NATS_URL, comma-separated). */
   readonly natsUrls: readonly string[];
@@ -59,6 +69,7 @@ export interface ClusterConfig {
 const DEFAULTS = {
   httpPort: 8080,
   grpcPort: 50051,
+  host: '0.0.0.0', // SPEC §13: every IPv4 interface
   dataDir: './data',
   defaultPlan: 'enterprise' as Plan,
   checkSampleRate: 0.01, // 1 % of successful checks: logging must never be the bottleneck
@@ -97,6 +108,25 @@ function readPort(env: NodeJS.ProcessEnv, name: string, fallback: number): numbe
   return n;
 }
 
+/** A host name or an IPv4/IPv6 address, as getaddrinfo takes it: no spaces, brackets, ports or schemes. */
+const HOST = /^[A-Za-z0-9.:_%-]{1,253}$/;
+
+function readHost(env: NodeJS.ProcessEnv): string {
+  const host = env.PERMIO_HOST || DEFAULTS.host;
+  if (!HOST.test(host)) throw new Error('PERMIO_HOST must be an IP address or a host name (e.g. 0.0.0.0, 127.0.0.1, ::)');
+  return host;
+}
+
+function readTls(env: NodeJS.ProcessEnv): TlsFiles | undefined {
+  const cert = env.PERMIO_TLS_CERT || undefined;
+  const key = env.PERMIO_TLS_KEY || undefined;
+  if (cert === undefined && key === undefined) return undefined;
+  if (cert === undefined || key === undefined) {
+    throw new Error('PERMIO_TLS_CERT and PERMIO_TLS_KEY go together: set both (PEM files) for TLS, or neither');
+  }
+  return Object.freeze({ certFile: path.resolve(cert), keyFile: path.resolve(key) });
+}
+
 const MAX_NATS_REPLICAS = 5; // JetStream's limit
 const STREAM_NAME = /^[A-Za-z0-9_-]{1,64}$/; // JetStream forbids '.', '*', '>', whitespace and path separators
 const NODE_ID = /^[\x21-\x7e]{1,128}$/; // printable ASCII: it names consumers and batch ids
@@ -130,6 +160,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return Object.freeze({
     httpPort: readPort(env, 'PERMIO_HTTP_PORT', DEFAULTS.httpPort),
     grpcPort: readPort(env, 'PERMIO_GRPC_PORT', DEFAULTS.grpcPort),
+    host: readHost(env),
+    tls: readTls(env),
     dataDir: path.resolve(env.PERMIO_DATA_DIR || DEFAULTS.dataDir),
     workers,
     adminKey,

@@ -15,6 +15,14 @@ export class PermioError extends Error {
   }
 }
 
+/** `{"error":{"code","message","details"}}` (SPEC §5): the REST error body, also what gRPC carries in its trailer and
+ * what the call log records. */
+export function errorBody(e: Pick<PermioError, 'status' | 'message' | 'details'>): string {
+  const error: Record<string, unknown> = { code: e.status, message: e.message };
+  if (e.details !== undefined) error.details = e.details;
+  return JSON.stringify({ error });
+}
+
 /** HTTP status → gRPC status code (SPEC §5). */
 export const GRPC_CODE_BY_STATUS: Readonly<Record<number, GrpcStatus>> = Object.freeze({
   400: GrpcStatus.INVALID_ARGUMENT,
@@ -25,6 +33,7 @@ export const GRPC_CODE_BY_STATUS: Readonly<Record<number, GrpcStatus>> = Object.
   409: GrpcStatus.ALREADY_EXISTS,
   413: GrpcStatus.RESOURCE_EXHAUSTED,
   429: GrpcStatus.RESOURCE_EXHAUSTED,
+  431: GrpcStatus.RESOURCE_EXHAUSTED, // REST only: a request head over its limit
   500: GrpcStatus.INTERNAL,
   503: GrpcStatus.UNAVAILABLE,
 });
@@ -83,6 +92,11 @@ export const Errors = {
     new PermioError(405, `Method not allowed: ${method} ${path}`, [{ allowed_methods: allowed }]),
   conflict: (what: string, name: string) =>
     new PermioError(409, `Already exists: ${what} '${name}'`, [{ resource: what, name }]),
+  /** REST (SPEC §13): the request line (path and query) over its limit. */
+  headTooLarge: (bytes: number, limit: number) =>
+    new PermioError(431, `Request header fields too large: the request line is ${bytes} bytes, over ${limit}`, [
+      { field: 'request_line', limit_bytes: limit },
+    ]),
   payloadTooLarge: (limit: number) =>
     new PermioError(413, `Payload too large: the body exceeds ${limit} bytes`, [{ limit_bytes: limit }]),
   unknownPermissions: (ids: readonly string[]) =>

@@ -7,6 +7,7 @@ import { resolveAdminKey } from './admin-key.js';
 import { log, setLogLevel } from './log.js';
 import { DATA_FILE, openStore } from './store/env.js';
 import { DataDirInUse, lockDataDir, preparePrivateDir } from './store/data-dir.js';
+import { checkDataFile, DataFileUnusable } from './store/data-file.js';
 import { StoreReader } from './store/read.js';
 import { ChangeFeed, type Change } from './store/change-feed.js';
 import { ChangeLog } from './store/change-log.js';
@@ -20,6 +21,7 @@ import { PermioService } from './service/service.js';
 import { CallLog } from './service/call-log.js';
 import { startRestServer } from './api/rest/app.js';
 import { startGrpcServer } from './api/grpc/server.js';
+import { loadTls } from './api/tls.js';
 import { docsPages } from './api/docs.js';
 import { dashboardPages } from './api/dashboard.js';
 import { registerGauges, registerReplicaGauges, registerWatchGauge } from './metrics.js';
@@ -30,10 +32,13 @@ import { ExpirySweeper } from './service/expiry-sweep.js';
 async function main(): Promise<void> {
   const config = loadConfig();
   setLogLevel(config.logLevel);
+  const tls = config.tls && loadTls(config.tls); // before anything starts: a bad certificate is a startup error
   const advanceClock = config.testClock ? useManualClock(Date.now()) : undefined; // before anything reads the time
   preparePrivateDir(config.dataDir);
   const dirLock = await lockDataDir(config.dataDir); // before anything in the directory is opened
   const admin = resolveAdminKey(config.adminKey, config.dataDir);
+  const dataFile = path.join(config.dataDir, DATA_FILE);
+  checkDataFile(dataFile); // before LMDB maps it: a truncated or garbled file would crash it without a word
 
   const feed = new ChangeFeed();
   let afterWriterRestart = (_revision: number) => {};
@@ -45,13 +50,15 @@ async function main(): Promise<void> {
       log.error('cluster: this replica cannot follow the log; stopping', { reason });
       process.exit(1);
     },
-  );
+  ).catch((err: unknown) => {
+    throw new DataFileUnusable(dataFile, String((err as Error)?.message ?? err)); // what LMDB said opening it
+  });
   const store = openStore(config.dataDir, { readOnly: true });
   const reader = new StoreReader(store);
   const changeLog = new ChangeLog(store);
   const pool = new CheckPool(config.workers, config.dataDir);
   const auth = new Authenticator(reader, admin.key);
-  registerGauges({ queueDepths: () => pool.queueDepths(), dataFile: path.join(config.dataDir, DATA_FILE) });
+  registerGauges({ queueDepths: () => pool.queueDepths(), dataFile });
   if (config.cluster) registerReplicaGauges(() => writer.replica);
   const tokens = new RevisionTokens(reader.storeId());
   const limitOfOrg = (orgId: string) => {
@@ -87,10 +94,13 @@ async function main(): Promise<void> {
   const rest = await startRestServer({
     service,
     port: config.httpPort,
+    host: config.host,
+    tls,
     health: () =>
       healthReport(
         ready,
         config.cluster && { nodeId: config.cluster.nodeId, status: writer.replica, revisionApplied: tokens.encode(feed.applied) },
+        writer.storageTrouble,
       ),
     pages: { ...docsPages(), ...dashboardPages() },
     debugActions: {
@@ -111,11 +121,13 @@ async function main(): Promise<void> {
         : {}),
     },
   });
-  const grpc = await startGrpcServer({ service, port: config.grpcPort });
+  const grpc = await startGrpcServer({ service, port: config.grpcPort, host: config.host, tls });
   ready = true;
   log.info('listening', {
+    host: config.host,
     http_port: rest.port,
     grpc_port: grpc.port,
+    tls: tls !== undefined,
     data_dir: config.dataDir,
     workers: config.workers,
     ...(config.cluster ? { node_id: config.cluster.nodeId, nats_stream: config.cluster.stream } : {}),
@@ -182,6 +194,7 @@ process.on('uncaughtException', (err) => log.error('uncaught exception', { error
 
 main().catch((err) => {
   if (err instanceof DataDirInUse) log.error(`startup failed: ${err.message}`, { data_dir: err.dir });
+  else if (err instanceof DataFileUnusable) log.error(`startup failed: ${err.message}`, { data_file: err.file });
   else log.error('startup failed', { error: String(err?.stack ?? err) });
   process.exit(1);
 });

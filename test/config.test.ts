@@ -34,4 +34,18 @@ describe('cluster configuration', () => {
     expect(loadConfig({ PERMIO_CONSISTENCY_WAIT_MS: '0' }).consistencyWaitMs).toBe(0);
     expect(() => loadConfig({ PERMIO_CONSISTENCY_WAIT_MS: '-1' })).toThrow('PERMIO_CONSISTENCY_WAIT_MS');
   });
+
+  it('listens on PERMIO_HOST, 0.0.0.0 by default (SPEC §13)', () => {
+    expect(loadConfig({}).host).toBe('0.0.0.0');
+    expect(loadConfig({ PERMIO_HOST: '127.0.0.1' }).host).toBe('127.0.0.1');
+    expect(loadConfig({ PERMIO_HOST: '::' }).host).toBe('::');
+    expect(() => loadConfig({ PERMIO_HOST: '[::]:80' })).toThrow('PERMIO_HOST');
+  });
+
+  it('takes PERMIO_TLS_CERT and PERMIO_TLS_KEY together or not at all', () => {
+    expect(loadConfig({}).tls).toBeUndefined();
+    expect(loadConfig({ PERMIO_TLS_CERT: '/etc/p/c.pem', PERMIO_TLS_KEY: '/etc/p/k.pem' }).tls).toEqual({ certFile: '/etc/p/c.pem', keyFile: '/etc/p/k.pem' });
+    expect(() => loadConfig({ PERMIO_TLS_CERT: '/etc/p/c.pem' })).toThrow('PERMIO_TLS_CERT and PERMIO_TLS_KEY go together');
+    expect(() => loadConfig({ PERMIO_TLS_KEY: '/etc/p/k.pem' })).toThrow('PERMIO_TLS_CERT and PERMIO_TLS_KEY go together');
+  });
 });

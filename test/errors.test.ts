@@ -15,6 +15,7 @@ describe('errors', () => {
       409: GrpcStatus.ALREADY_EXISTS,
       413: GrpcStatus.RESOURCE_EXHAUSTED,
       429: GrpcStatus.RESOURCE_EXHAUSTED,
+      431: GrpcStatus.RESOURCE_EXHAUSTED,
       500: GrpcStatus.INTERNAL,
     });
     expect(grpcCodeFor(418)).toBe(GrpcStatus.INTERNAL);
@@ -32,6 +33,7 @@ describe('errors', () => {
     ['methodNotAllowed', Errors.methodNotAllowed('PUT', '/v1/roles', ['GET', 'POST']), 405],
     ['conflict', Errors.conflict('role', 'Editor'), 409],
     ['payloadTooLarge', Errors.payloadTooLarge(1024), 413],
+    ['headTooLarge', Errors.headTooLarge(20_000, 16_384), 431],
     ['unknownPermissions', Errors.unknownPermissions(['a', 'b']), 400],
     ['unknownRoles', Errors.unknownRoles(['r']), 400],
     ['tooManyPairs', Errors.tooManyPairs(10_001, 10_000), 400],

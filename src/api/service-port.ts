@@ -1,6 +1,6 @@
 // The service layer as both transports see it: implemented by service/service.ts (and by test doubles).
 import type { Caller } from '../service/caller.js';
-import type { CallRecord } from '../service/call-log.js';
+import type { CallRecord, CallScope } from '../service/call-log.js';
 import type { Subscription, WatchSink } from '../service/watch-hub.js';
 
 export interface ServiceLike {
@@ -16,9 +16,9 @@ export interface ServiceLike {
   /**
    * Runs one unary RPC by name with a JSON-shaped (snake_case) input; resolves to the REST response body — JSON text
    * for operations marked `preEncoded` in the operation table — or to an `Answer` carrying it with response headers;
-   * rejects with PermioError.
+   * rejects with PermioError. `scope` (unsampled calls): a write commits the call's log entry and sets `scope.logged`.
    */
-  invoke(rpc: string, caller: Caller, input: Record<string, unknown>): Promise<unknown>;
+  invoke(rpc: string, caller: Caller, input: Record<string, unknown>, scope?: CallScope): Promise<unknown>;
   /**
    * Opens a Watch subscription (SPEC §7) whose messages go to `sink`; rejects with PermioError (optional: test doubles
    * may omit it, and the transports then refuse Watch).

@@ -1,7 +1,9 @@
-// The API call log: every external call, buffered and written in batches through the writer, off the hot path.
+// The API call log: a write's entry goes with the write (committed in its transaction); every other call's is
+// buffered and written in batches through the writer, off the hot path.
 import type { Config } from '../config.js';
 import { now } from '../clock.js';
 import { log } from '../log.js';
+import type { CallStub } from '../store/commands.js';
 import type { ApiLogRecord } from '../store/records.js';
 import type { WriterClient } from '../worker/writer-client.js';
 import type { Caller } from './caller.js';
@@ -19,6 +21,21 @@ export interface CallRecord {
   response: unknown;
   /** Successful calls of this RPC are recorded at the configured sample rate only (high-volume reads: Check). */
   sampled: boolean;
+  /** The call's write committed its entry itself ({@link CallScope}): nothing left to record. */
+  logged?: boolean;
+}
+
+/**
+ * A call as the transport starts it, handed to the service with the request: a write it makes takes its call-log
+ * entry along ({@link CallLog.stubOf}) and sets `logged` once the writer committed it.
+ */
+export interface CallScope {
+  transport: 'rest' | 'grpc';
+  /** As the entry records it (secrets in the path left out). */
+  route: string;
+  /** `performance.now()` when the request arrived. */
+  startedAt: number;
+  logged: boolean;
 }
 
 const FLUSH_INTERVAL_MS = 1000;
@@ -65,9 +82,32 @@ export class CallLog {
     this.timer = setInterval(() => void this.flush(), FLUSH_INTERVAL_MS).unref();
   }
 
+  /**
+   * The call-log entry a write of this call carries to the writer, which completes and commits it with the write;
+   * undefined when the log is off. The entries buffered so far go to the writer first, in the same group commit: the
+   * log stays in time order.
+   */
+  stubOf(scope: CallScope, rpc: string, caller: Caller, input: Record<string, unknown>): CallStub | undefined {
+    if (!this.config.enabled) return undefined;
+    if (this.buffer.length > 0) void this.flush(); // sends its command now, ahead of the write's
+    const named = input.organisation_id;
+    const orgId = caller.organisationId ?? (typeof named === 'string' && named !== '' ? named : undefined);
+    return {
+      ...(orgId === undefined ? {} : { organisation_id: orgId }),
+      actor: caller.keyId,
+      transport: scope.transport,
+      rpc,
+      route: scope.route,
+      latency_ms: Math.round((performance.now() - scope.startedAt) * 1000) / 1000,
+      request: redactedJson(input),
+      max_age_ms: this.config.retentionDays * MS_PER_DAY,
+      max_per_org: this.config.maxEntriesPerOrg,
+    };
+  }
+
   /** Records one answered call; successful calls of sampled RPCs only at the configured sample rate. */
   record(call: CallRecord): void {
-    if (!this.config.enabled) return;
+    if (!this.config.enabled || call.logged) return;
     if (call.sampled && call.status === 200 && Math.random() >= this.config.checkSampleRate) return;
     const orgId = call.caller.organisationId ?? organisationOf(call);
     if (orgId === undefined) return; // an operator call on no organisation (e.g. listing them all)
@@ -90,7 +130,7 @@ export class CallLog {
     if (this.buffer.length >= FLUSH_AT_ENTRIES) void this.flush();
   }
 
-  /** Writes the buffered entries as one command; resolves once durable (or logged as failed). */
+  /** Writes the buffered entries as one command (sent at once); resolves once durable (or logged as failed). */
   async flush(): Promise<void> {
     if (this.dropped > 0) {
       log.warn('call log: entries dropped under load', { dropped: this.dropped });

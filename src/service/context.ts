@@ -3,7 +3,8 @@
 import type { Config } from '../config.js';
 import type { StoreReader } from '../store/read.js';
 import type { ProjectRecord } from '../store/records.js';
-import type { CommandBody } from '../store/commands.js';
+import { PermioError } from '../errors.js';
+import type { CallStub, CommandBody } from '../store/commands.js';
 import type { Change, ChangeFeed } from '../store/change-feed.js';
 import type { ChangeLog } from '../store/change-log.js';
 import type { CheckPool } from '../worker/pool.js';
@@ -14,6 +15,12 @@ import { CheckCache } from './check-cache.js';
 import { LookupCache } from './lookup-cache.js';
 import { LogWaits } from './log-waits.js';
 import type { RevisionTokens } from './revision-token.js';
+
+/** The call a write is made for: its call-log entry, and the note that the writer committed it. */
+export interface WriteCall {
+  stub(): CallStub | undefined;
+  committed(): void;
+}
 
 /** What the service layer is wired with (main.ts). */
 export interface ServiceParts {
@@ -48,6 +55,8 @@ export class ServiceContext {
   readonly lookupCache = new LookupCache();
   /** Cluster mode: waits for revisions this node has not applied yet, and for the log's end. */
   readonly logWaits: LogWaits;
+  /** Set on a call's own context ({@link forCall}). */
+  private call: WriteCall | undefined;
 
   constructor(parts: ServiceParts) {
     ({
@@ -106,12 +115,30 @@ export class ServiceContext {
     return limit;
   }
 
+  /** This context for one call: a write it makes carries the call's call-log entry (see {@link write}). */
+  forCall(call: WriteCall): ServiceContext {
+    const scoped = Object.create(this) as ServiceContext; // everything else is shared: one property differs
+    scoped.call = call;
+    return scoped;
+  }
+
   /**
    * Sends a command to the writer; once it is durable and its change was dispatched (read-your-writes), resolves to
-   * `body(value)` with the write's `permio-revision`.
+   * `body(value)` with the write's `permio-revision`. Made for a call ({@link forCall}), the command carries the call's
+   * log entry, which the writer commits with the write, or with its refusal.
    */
   async write<V>(cmd: CommandBody, body: (value: V) => unknown = (value) => value): Promise<Answer> {
-    const { value, revision } = await this.writer.write(cmd);
+    const stub = this.call?.stub();
+    let committed;
+    try {
+      committed = await this.writer.write(stub === undefined ? cmd : { ...cmd, call: stub });
+    } catch (err) {
+      // a refusal (4xx) was applied and logged; a 5xx (writer restart, log unreachable) is logged by the transport
+      if (stub !== undefined && err instanceof PermioError && err.status < 500) this.call!.committed();
+      throw err;
+    }
+    if (stub !== undefined) this.call!.committed();
+    const { value, revision } = committed;
     if (this.feed.applied < revision) await this.feed.reached(revision); // cluster mode: another path dispatches it
     return new Answer(body(value as V), this.tokens.headers(revision));
   }

@@ -18,11 +18,13 @@ export interface ClusterHealth {
 }
 
 /**
- * Undefined while starting or stopping. Single node: SERVING once both listeners are up. Cluster mode: also caught up with the log as of this node's
- * start (`catching_up` until then); a caught-up node stays ready while NATS is unreachable (it still answers checks).
+ * Undefined while starting or stopping. DEGRADED while the last commit met a full or failing disk (`storageTrouble`).
+ * Single node: SERVING once both listeners are up. Cluster mode: also caught up with the log as of this node's start
+ * (`catching_up` until then); a caught-up node stays ready while NATS is unreachable (it still answers checks).
  */
-export function healthReport(listening: boolean, cluster?: ClusterHealth): HealthReport | undefined {
+export function healthReport(listening: boolean, cluster?: ClusterHealth, storageTrouble?: string): HealthReport | undefined {
   if (!listening) return undefined; // the route answers its 503 error
+  if (storageTrouble !== undefined) return degraded(storageTrouble, cluster);
   if (!cluster) return SERVING;
   const caughtUp = cluster.status?.caughtUp === true;
   return {
@@ -33,6 +35,20 @@ export function healthReport(listening: boolean, cluster?: ClusterHealth): Healt
       revision_applied: cluster.revisionApplied,
       log_connected: cluster.status?.connected === true,
       ...(caughtUp ? {} : { lag_revisions: cluster.status?.lagEntries ?? 0 }),
+    },
+  };
+}
+
+/** The disk is full or failing (SPEC §13): 503 until a write succeeds again; reads are still answered. */
+function degraded(reason: string, cluster: ClusterHealth | undefined): HealthReport {
+  return {
+    ready: false,
+    body: {
+      status: 'DEGRADED',
+      reason,
+      ...(cluster
+        ? { node_id: cluster.nodeId, revision_applied: cluster.revisionApplied, log_connected: cluster.status?.connected === true }
+        : {}),
     },
   };
 }

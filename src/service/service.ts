@@ -2,7 +2,7 @@
 import { KEY_PREFIX } from '../admin-key.js';
 import { Errors, PermioError } from '../errors.js';
 import type { Caller } from './caller.js';
-import type { ServiceContext } from './context.js';
+import type { ServiceContext, WriteCall } from './context.js';
 import type { RateHeaders, RateLimiter } from './rate-limit.js';
 import type { Input } from './validate.js';
 import * as orgs from './organisation-ops.js';
@@ -11,7 +11,7 @@ import * as grants from './grant-ops.js';
 import { check } from './check.js';
 import * as lookups from './lookup-ops.js';
 import { listApiLogs } from './log-ops.js';
-import type { CallLog, CallRecord } from './call-log.js';
+import type { CallLog, CallRecord, CallScope } from './call-log.js';
 import { watch } from './watch.js';
 import type { Subscription, WatchHub, WatchSink } from './watch-hub.js';
 
@@ -91,17 +91,28 @@ export class PermioService {
     return this.limiter.admit(caller);
   }
 
-  /** Runs one RPC; resolves to the response body (see {@link Operation}), rejects with PermioError. */
-  invoke(rpc: string, caller: Caller, input: Input): Promise<unknown> {
+  /**
+   * Runs one RPC; resolves to the response body (see {@link Operation}), rejects with PermioError. With `scope`, a
+   * write the call makes commits the call's log entry with it and marks the scope `logged`.
+   */
+  invoke(rpc: string, caller: Caller, input: Input, scope?: CallScope): Promise<unknown> {
     const op = OPERATIONS[rpc];
     if (op === undefined) return Promise.reject(Errors.routeNotFound(rpc));
-    return this.ctx.config.cluster ? this.invokeInCluster(op, caller, input) : op(this.ctx, caller, input);
+    const ctx = scope === undefined ? this.ctx : this.ctx.forCall(this.writeCall(scope, rpc, caller, input));
+    return this.ctx.config.cluster ? this.invokeInCluster(ctx, op, caller, input) : op(ctx, caller, input);
+  }
+
+  private writeCall(scope: CallScope, rpc: string, caller: Caller, input: Input): WriteCall {
+    return {
+      stub: () => this.callLog.stubOf(scope, rpc, caller, input),
+      committed: () => (scope.logged = true),
+    };
   }
 
   /** Opens a Watch subscription (SPEC §7) writing to `sink`; rejects with PermioError as `invoke` does. */
   watch(caller: Caller, input: Input, sink: WatchSink): Promise<Subscription> {
     const op = (ctx: ServiceContext, c: Caller, i: Input) => watch(ctx, this.watchHub, c, i, sink);
-    return this.ctx.config.cluster ? this.invokeInCluster(op, caller, input) : op(this.ctx, caller, input);
+    return this.ctx.config.cluster ? this.invokeInCluster(this.ctx, op, caller, input) : op(this.ctx, caller, input);
   }
 
   /**
@@ -110,13 +121,18 @@ export class PermioService {
    * if that brought anything new, runs the call once more: a "not found" is never older than the call, and the
    * common case pays nothing. (Whatever a write puts in the log is judged again by every node at its position.)
    */
-  private async invokeInCluster<T>(op: (ctx: ServiceContext, caller: Caller, input: Input) => Promise<T>, caller: Caller, input: Input): Promise<T> {
-    const seen = this.ctx.feed.applied;
+  private async invokeInCluster<T>(
+    ctx: ServiceContext,
+    op: (ctx: ServiceContext, caller: Caller, input: Input) => Promise<T>,
+    caller: Caller,
+    input: Input,
+  ): Promise<T> {
+    const seen = ctx.feed.applied;
     try {
-      return await op(this.ctx, caller, input);
+      return await op(ctx, caller, input);
     } catch (err) {
-      if (!(err instanceof PermioError && err.status === 404) || !(await this.ctx.logWaits.advancedPast(seen))) throw err;
-      return op(this.ctx, caller, input);
+      if (!(err instanceof PermioError && err.status === 404) || !(await ctx.logWaits.advancedPast(seen))) throw err;
+      return op(ctx, caller, input);
     }
   }
 }

@@ -1,7 +1,10 @@
 // Listing the call log (SPEC §5) without reading it: per organisation, the entries' facets as typed-array columns in
 // memory, loaded from apiLogFacets on the organisation's first listing and then kept in step (entries appended since
-// are read, those retention removed dropped). Filters and totals run over the columns; pages seek by sequence number
-// (seq order = time order, so time bounds are binary searches); only a page's entries are read from apiLogs.
+// are read, those retention removed dropped). Filters and totals run over the columns; pages seek by sequence number;
+// only a page's entries are read from apiLogs. Sequence order is only roughly time order — a write's entry is stamped
+// when the write was made, a batched read's when it was answered, and in cluster mode entries of every node, each with
+// its own clock, are applied in log order — so a time bound is a binary search over the running maximum of the times,
+// then a test of each entry's own time.
 import type { Dbs } from './apply/write-txn.js';
 import type { LogFacets } from './call-log-facets.js';
 import { keyOf, rangeOf, seqOfLogKey, type Key } from './keys.js';
@@ -38,6 +41,8 @@ export interface LogPage {
 class Columns {
   seqs = new Float64Array(INITIAL_CAPACITY);
   times = new Float64Array(INITIAL_CAPACITY);
+  /** `maxTimes[i]`: the latest time of the entries up to i (sorted, so it can be searched). */
+  maxTimes = new Float64Array(INITIAL_CAPACITY);
   statuses = new Uint16Array(INITIAL_CAPACITY);
   keys = new Uint32Array(INITIAL_CAPACITY);
   rpcs = new Uint32Array(INITIAL_CAPACITY);
@@ -64,6 +69,7 @@ class Columns {
     const i = this.tail++;
     this.seqs[i] = seq;
     this.times[i] = time;
+    this.maxTimes[i] = i > this.head ? Math.max(this.maxTimes[i - 1]!, time) : time;
     this.statuses[i] = status;
     this.keys[i] = this.intern(keyId);
     this.rpcs[i] = this.intern(rpc);
@@ -74,7 +80,7 @@ class Columns {
   private makeRoom(): void {
     const live = this.size;
     const capacity = live * 2 > this.seqs.length ? this.seqs.length * 2 : this.seqs.length;
-    for (const name of ['seqs', 'times', 'statuses', 'keys', 'rpcs', 'routes'] as const) {
+    for (const name of ['seqs', 'times', 'maxTimes', 'statuses', 'keys', 'rpcs', 'routes'] as const) {
       const old = this[name];
       const next = new (old.constructor as new (n: number) => typeof old)(capacity);
       next.set(old.subarray(this.head, this.tail));
@@ -90,17 +96,30 @@ class Columns {
     return id;
   }
 
-  /** Positions `[lo, hi)` of the query's time window, and a test of the other filters (undefined: none). */
+  /**
+   * Positions `[lo, hi)` that hold every entry of the query's time window, and a test of each position (undefined:
+   * all of them match). Before `lo` every entry is older than the start; past `hi`, none is older than the end.
+   */
   select(q: LogQuery): { lo: number; hi: number; matches: ((i: number) => boolean) | undefined } {
-    const lo = q.startTime === undefined ? this.head : lowerBound(this.times, this.head, this.tail, Date.parse(q.startTime));
-    const hi = q.endTime === undefined ? this.tail : lowerBound(this.times, this.head, this.tail, Date.parse(q.endTime));
-    if (q.status === undefined && q.keyId === undefined && q.route === undefined) return { lo, hi, matches: undefined };
+    const start = q.startTime === undefined ? -Infinity : Date.parse(q.startTime);
+    const end = q.endTime === undefined ? Infinity : Date.parse(q.endTime);
+    const lo = lowerBound(this.maxTimes, this.head, this.tail, start);
+    // the first position from which on every entry is at or past the end: the running maximum says where one reaches
+    // it, and entries out of order after that are caught by `inWindow`
+    let hi = end === Infinity ? this.tail : lowerBound(this.maxTimes, this.head, this.tail, end);
+    const { times } = this;
+    let exact = true; // the positions alone are the window
+    for (let i = hi; i < this.tail; i++) if (times[i]! < end) (hi = i + 1), (exact = false);
+    for (let i = lo; i < hi && exact; i++) if (times[i]! < start) exact = false;
+    const inWindow = exact ? undefined : (i: number) => times[i]! >= start && times[i]! < end;
+    if (q.status === undefined && q.keyId === undefined && q.route === undefined) return { lo, hi, matches: inWindow };
     // a value no entry has matches nothing: its id stays ABSENT, which no key or rpc column holds
     const status = q.status ?? -1;
     const key = q.keyId === undefined ? -1 : (this.ids.get(q.keyId) ?? ABSENT);
     const route = q.route === undefined ? -1 : (this.ids.get(q.route) ?? ABSENT);
     const { statuses, keys, rpcs, routes } = this;
     const matches = (i: number) =>
+      (inWindow === undefined || inWindow(i)) &&
       (status < 0 || statuses[i] === status) &&
       (key < 0 || keys[i] === key) &&
       (route < 0 || (route !== ABSENT && (rpcs[i] === route || routes[i] === route)));

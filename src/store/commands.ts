@@ -48,7 +48,31 @@ export interface Stamp {
   nonce: number;
 }
 
-export type WriteCommand = CommandBody & Stamp;
+/**
+ * The call a write answers, as its call-log entry records it (secrets already redacted): the writer completes it with
+ * the outcome (status, response) and commits it in the write's own transaction, so no acknowledged write is missing
+ * from the log, and in cluster mode every node commits the same entry.
+ */
+export interface CallStub {
+  /** The caller's organisation; absent for the operator: then the one the write names or creates. */
+  organisation_id?: string;
+  actor: string;
+  transport: 'rest' | 'grpc';
+  rpc: string;
+  route: string;
+  /** Until the write was handed to the writer (its commit is not known yet when the entry is made). */
+  latency_ms: number;
+  /** JSON text. */
+  request: string;
+  /** Retention, as `appendLogs` takes it. */
+  max_age_ms: number;
+  max_per_org: number;
+}
+
+/** A command with the call-log entry of the call it answers (REST and gRPC calls; none for internal writes). */
+export type LoggedCommand = CommandBody & { call?: CallStub };
+
+export type WriteCommand = LoggedCommand & Stamp;
 
 export type Op = WriteCommand['op'];
 
@@ -65,6 +89,6 @@ export interface ProjectRef {
 const NONCE_BYTES = 4;
 
 /** `body` with the caller's time and a fresh nonce. */
-export function stampCommand(body: CommandBody, now = Date.now()): WriteCommand {
+export function stampCommand(body: LoggedCommand, now = Date.now()): WriteCommand {
   return { ...body, now, nonce: crypto.randomBytes(NONCE_BYTES).readUInt32BE(0) };
 }

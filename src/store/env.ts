@@ -5,6 +5,8 @@ import { open, type Database, type RootDatabase } from 'lmdb';
 import { DB_NAMES, type DbName } from './keys.js';
 
 export interface Store {
+  /** The data directory. */
+  readonly dir: string;
   readonly root: RootDatabase;
   readonly dbs: Readonly<Record<DbName, Database<any, any>>>;
   close(): Promise<void>;
@@ -33,6 +35,7 @@ export function openStore(dir: string, opts: { readOnly: boolean }): Store {
   const dbs = {} as Record<DbName, Database<any, any>>;
   for (const name of DB_NAMES) dbs[name] = root.openDB({ name, encoding: 'msgpack', readOnly: opts.readOnly } as any);
   return {
+    dir,
     root,
     dbs,
     close: () => root.close(),

@@ -10,7 +10,7 @@ import type { Op, WriteCommand } from './commands.js';
 import type { Store } from './env.js';
 import { META } from './keys.js';
 import { createApiKey, invalidateApiKey } from './apply/api-keys.js';
-import { appendLogs } from './apply/call-log.js';
+import { appendLogs, logCall, trimCallLogs } from './apply/call-log.js';
 import { ensureLogFacets } from './call-log-facets.js';
 import { ensureGrantIndexes, expireGrants, grant, revoke } from './apply/grants.js';
 import {
@@ -25,6 +25,9 @@ import {
 import { createPermission, createRole, deletePermission, deleteRole, updatePermission, updateRole } from './apply/permissions.js';
 import { createProject, deleteProject } from './apply/projects.js';
 import { WriteTxn } from './apply/write-txn.js';
+import { StorageTrouble, storageTroubleOf } from './storage-trouble.js';
+
+const STORAGE_STATUS = 503; // the disk is the operator's to fix: the write may be sent again
 
 /** A command's outcome: its value and what it changed, or the error it was refused with (nothing written). */
 export type WriteResult = { ok: true; value: unknown; change: Change } | WireError;
@@ -67,7 +70,14 @@ export class StoreWriter {
   /** Random id of this store, made when it is created: revision tokens are tagged with it. */
   readonly storeId: string;
 
-  constructor(private readonly store: Store) {
+  /** What the last failed commit said about the disk; undefined once a commit succeeds. */
+  private trouble: StorageTrouble | undefined;
+
+  /** @param onTrouble called when the disk's state changes: trouble found (full, failing), or cleared by a commit. */
+  constructor(
+    private readonly store: Store,
+    private readonly onTrouble: (trouble: StorageTrouble | undefined) => void = () => {},
+  ) {
     const meta = store.dbs.meta;
     this.tx = new WriteTxn(store.dbs, (meta.get(META.seq) as number | undefined) ?? 0);
     this.applied = (meta.get(META.revision) as number | undefined) ?? 0;
@@ -97,17 +107,54 @@ export class StoreWriter {
   applyBatch(cmds: readonly WriteCommand[], revisions?: readonly number[]): WriteResult[] {
     const revs = revisions ?? cmds.map((_, i) => this.applied + 1 + i);
     try {
-      return this.store.root.transactionSync(() => this.applyAll(cmds, revs));
-    } catch {
-      return cmds.map((cmd, i) => {
-        try {
-          return this.store.root.transactionSync(() => this.applyAll([cmd], [revs[i]!]))[0]!;
-        } catch (err) {
-          log.error('writer: command failed', { op: cmd.op, error: String((err as Error)?.stack ?? err) });
-          return { ok: false as const, status: 500, message: 'Internal error' };
-        }
-      });
+      return this.commit(() => this.applyAll(cmds, revs));
+    } catch (err) {
+      if (err instanceof StorageTrouble) throw err; // nothing of the batch is applied
     }
+    let trouble: StorageTrouble | undefined;
+    return cmds.map((cmd, i) => {
+      if (trouble !== undefined) return { ok: false as const, status: STORAGE_STATUS, message: trouble.message };
+      try {
+        return this.commit(() => this.applyAll([cmd], [revs[i]!]))[0]!;
+      } catch (err) {
+        if (err instanceof StorageTrouble) {
+          trouble = err;
+          return { ok: false as const, status: STORAGE_STATUS, message: err.message };
+        }
+        log.error('writer: command failed', { op: cmd.op, error: String((err as Error)?.stack ?? err) });
+        return { ok: false as const, status: 500, message: 'Internal error' };
+      }
+    });
+  }
+
+  /**
+   * Runs `apply` in one transaction. When it throws or the commit fails, the transaction is aborted and so is the
+   * apply state (sequence, revision, counts); a disk that is full or failing is thrown as {@link StorageTrouble}.
+   */
+  private commit<T>(apply: () => T): T {
+    const { seq } = this.tx;
+    const applied = this.applied;
+    try {
+      const result = this.store.root.transactionSync(apply);
+      this.setTrouble(undefined);
+      return result;
+    } catch (err) {
+      this.tx.seq = seq;
+      this.tx.counts.clear();
+      this.tx.logRetention.clear();
+      this.applied = applied;
+      const trouble = storageTroubleOf(err, this.store.dir);
+      if (trouble === undefined) throw err;
+      log.error('writer: the commit failed', { data_dir: this.store.dir, error: trouble.message, cause: String((err as Error)?.message ?? err) });
+      this.setTrouble(trouble);
+      throw trouble;
+    }
+  }
+
+  private setTrouble(trouble: StorageTrouble | undefined): void {
+    if (trouble?.message === this.trouble?.message) return;
+    this.trouble = trouble;
+    this.onTrouble(trouble);
   }
 
   private applyAll(cmds: readonly WriteCommand[], revs: readonly number[]): WriteResult[] {
@@ -124,20 +171,18 @@ export class StoreWriter {
       }
       try {
         const value = (HANDLERS[cmd.op] as Handler<Op>)(tx.begin(cmd), cmd);
+        logCall(tx, cmd, { value }); // the call's entry commits with the write: a crash loses neither or both
         const change = tx.change(revision);
         appendChange(this.store.dbs, change); // in the write's own transaction: the log holds exactly what was acknowledged
         results.push({ ok: true, value, change });
       } catch (err) {
-        if (!(err instanceof PermioError)) {
-          tx.seq = startSeq; // the transaction is aborted: nothing of this batch happened
-          tx.counts.clear();
-          this.applied = startRevision;
-          throw err;
-        }
+        if (!(err instanceof PermioError)) throw err; // the transaction is aborted: `commit` rolls the state back
+        logCall(tx, cmd, { error: err });
         results.push({ ok: false, status: err.status, message: err.message, details: err.details });
       }
       this.applied = revision;
     }
+    trimCallLogs(tx);
     const meta = this.store.dbs.meta;
     if (tx.seq !== startSeq) meta.putSync(META.seq, tx.seq);
     if (this.applied !== startRevision) meta.putSync(META.revision, this.applied);

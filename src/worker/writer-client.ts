@@ -4,14 +4,14 @@ import { Worker } from 'node:worker_threads';
 import { Errors, fromWire, PermioError } from '../errors.js';
 import { observeWriterBatch } from '../metrics.js';
 import { log } from '../log.js';
-import { stampCommand, type CommandBody } from '../store/commands.js';
+import { stampCommand, type LoggedCommand } from '../store/commands.js';
 import { now } from '../clock.js';
 import type { ChangeFeed } from '../store/change-feed.js';
 import { packForTransfer, unpack } from './thread-codec.js';
 import type { ReplicaStatus } from './writer-replica.js';
-import type { LogEndAnswer, WriterOptions, WriterReady, WriterReply, WriterRequest } from './writer-thread.js';
+import type { LogEndAnswer, StorageStatus, WriterOptions, WriterReady, WriterReply, WriterRequest } from './writer-thread.js';
 
-type WriterMessage = Uint8Array | WriterReady | LogEndAnswer | { replica: ReplicaStatus } | { fatal: string } | 'closed';
+type WriterMessage = Uint8Array | WriterReady | LogEndAnswer | StorageStatus | { replica: ReplicaStatus } | { fatal: string } | 'closed';
 
 /** A committed, durable write: the command's value and its revision (its change is on the feed). */
 export interface Committed {
@@ -32,9 +32,13 @@ export class WriterClient {
   private readonly pending = new Map<number, Pending>();
   private outbox: WriterRequest[] = [];
   private closing = false;
+  /** The thread opened the store once: from then on, a thread that dies is restarted. */
+  private started = false;
   private readonly logEndQueries = new Map<number, { resolve(revision: number): void; reject(e: PermioError): void }>();
   /** Cluster mode: the log as the writer thread last reported it. */
   replica: ReplicaStatus | undefined;
+  /** The disk trouble the last commit met (full, failing), until a commit succeeds again. */
+  storageTrouble: string | undefined;
 
   /**
    * @param onRestart called with the writer's revision when its thread died and was restarted: a write it
@@ -69,8 +73,13 @@ export class WriterClient {
       worker.on('message', (msg: WriterMessage) => {
         if (msg === 'closed') return;
         if (msg instanceof Uint8Array) return this.receive(unpack<WriterReply>(msg));
-        if ('ready' in msg) return resolve(msg.revision);
+        if ('ready' in msg) {
+          this.started = true;
+          this.storageTrouble = undefined; // a restarted thread reports the disk afresh, at its first failed commit
+          return resolve(msg.revision);
+        }
         if ('replica' in msg) return void (this.replica = msg.replica);
+        if ('storage' in msg) return void (this.storageTrouble = msg.storage ?? undefined);
         if ('fatal' in msg) return this.onFatal(msg.fatal);
         this.answerLogEnd(msg);
       });
@@ -79,7 +88,7 @@ export class WriterClient {
         reject(err);
       });
       worker.on('exit', (code) => {
-        if (this.closing) return;
+        if (this.closing || !this.started) return; // a thread that never got the store open fails the start instead
         log.error('writer thread exited; restarting', { code });
         for (const p of this.pending.values()) p.reject(Errors.unavailable('the writer restarted; the write was not applied'));
         this.pending.clear();
@@ -106,7 +115,7 @@ export class WriterClient {
   }
 
   /** Stamps `body` with the time and a nonce and sends it; resolves once it is committed and flushed to disk. */
-  write(body: CommandBody): Promise<Committed> {
+  write(body: LoggedCommand): Promise<Committed> {
     if (this.closing) return Promise.reject(Errors.unavailable('shutting down'));
     const id = this.nextId++;
     if (this.outbox.length === 0) setImmediate(() => this.flushOutbox());

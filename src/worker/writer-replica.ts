@@ -5,6 +5,7 @@ import { log } from '../log.js';
 import type { ClusterConfig } from '../config.js';
 import type { WriteCommand } from '../store/commands.js';
 import type { Store } from '../store/env.js';
+import { StorageTrouble } from '../store/storage-trouble.js';
 import type { StoreWriter, WriteResult } from '../store/writer.js';
 import { LogConnection } from '../store/log/log-connection.js';
 import { appendEntry, EntryIds } from '../store/log/log-publisher.js';
@@ -30,6 +31,8 @@ export interface ReplicaStatus {
   lagEntries: number;
 }
 
+/** What a caller answered 503 for a write already in the log is told: it is not lost (SPEC §12). */
+const IN_THE_LOG = 'the write is in the log and every node applies it, this one once it can';
 const WRITE_BUDGET_MS = 15_000; // publish (≤ 10 s, see log-publisher) plus applying it here, or the caller gets 503
 const STATUS_INTERVAL_MS = 1000; // the stream's end is polled this often (lag while nothing arrives)
 const ATTACH_RETRY_MS = 500;
@@ -160,6 +163,7 @@ export class LogReplica {
     const cmds: WriteCommand[] = [];
     const revisions: number[] = [];
     const owners: (number | undefined)[] = [];
+    const ours: string[] = []; // this node's entries: answered below
     for (const entry of entries) {
       const value = entry.value;
       if (!isEntryValue(value)) {
@@ -167,10 +171,7 @@ export class LogReplica {
         continue;
       }
       const mine = this.pending.get(value.id);
-      if (mine) {
-        this.pending.delete(value.id);
-        clearTimeout(mine.timer);
-      }
+      if (mine) ours.push(value.id);
       const n = Math.min(value.cmds.length, COMMANDS_PER_ENTRY);
       for (let i = 0; i < n; i++) {
         cmds.push(value.cmds[i]!);
@@ -178,7 +179,19 @@ export class LogReplica {
         owners.push(mine?.requestIds[i]);
       }
     }
-    const results = cmds.length > 0 ? this.writer.applyBatch(cmds, revisions) : [];
+    let results: WriteResult[];
+    try {
+      results = cmds.length > 0 ? this.writer.applyBatch(cmds, revisions) : [];
+    } catch (err) {
+      // a full disk: nothing applied; this node's callers hear so now, and the follower hands the same entries again
+      if (err instanceof StorageTrouble) for (const id of ours) this.fail(id, { status: 503, message: `${err.message} on this node; ${IN_THE_LOG}` });
+      throw err;
+    }
+    for (const id of ours) {
+      const entry = this.pending.get(id); // gone when its budget ran out meanwhile (the callers had a 503)
+      if (entry) clearTimeout(entry.timer);
+      this.pending.delete(id);
+    }
     const seq = entries[entries.length - 1]!.seq;
     // Answered once committed, not once flushed: the log holds the entries durably, and a replica that loses its
     // unflushed tail in a crash applies it again from its last durable position (the revision in LMDB).

@@ -9,7 +9,8 @@ import type { Change } from '../store/change-feed.js';
 import type { WriteCommand } from '../store/commands.js';
 import { trimChangeLog } from '../store/change-log.js';
 import { openStore } from '../store/env.js';
-import { StoreWriter } from '../store/writer.js';
+import { StoreWriter, type WriteResult } from '../store/writer.js';
+import { StorageTrouble, storageTroubleOf } from '../store/storage-trouble.js';
 import { prepareReplica } from '../store/log/replica-identity.js';
 import { packForTransfer, unpack } from './thread-codec.js';
 import { LogReplica, replyOf } from './writer-replica.js';
@@ -39,6 +40,10 @@ export interface LogEndQuery {
   logEnd: number;
 }
 export type LogEndAnswer = { logEnd: number; revision: number } | { logEnd: number; error: WireError };
+/** Sent when the disk's state changes: the trouble a commit met (full, failing), or null once a commit succeeded. */
+export interface StorageStatus {
+  storage: string | null;
+}
 /** Sent once the store is open: every revision up to this one is applied. */
 export interface WriterReady {
   ready: true;
@@ -52,7 +57,8 @@ const options = workerData as WriterOptions;
 const port = parentPort!;
 const store = openStore(options.dataDir, { readOnly: false });
 if (options.cluster) prepareReplica(store, options.cluster.stream); // before the writer reads the store's meta
-const writer = new StoreWriter(store);
+// the disk's state, as the last commit found it: the main thread's /healthz says DEGRADED while there is trouble
+const writer = new StoreWriter(store, (trouble) => port.postMessage({ storage: trouble?.message ?? null } satisfies StorageStatus));
 const replica = options.cluster ? new LogReplica(store, writer, options.cluster, (msg) => send(msg)) : undefined;
 let queue: WriterRequest[] = [];
 let scheduled = false;
@@ -85,7 +91,14 @@ function drain(): void {
   const batch = queue;
   queue = [];
   if (replica) return replica.submit(batch);
-  const results = writer.applyBatch(batch.map((r) => r[1]));
+  let results: WriteResult[];
+  try {
+    results = writer.applyBatch(batch.map((r) => r[1]));
+  } catch (err) {
+    if (!(err instanceof StorageTrouble)) throw err;
+    const refused: WireError = { ok: false, status: 503, message: err.message }; // nothing of the batch was applied
+    return send({ changes: [], answers: batch.map((r) => [r[0], refused]), revision: writer.revision });
+  }
   const reply = replyOf(results, batch.map((r) => r[0]), writer.revision);
   // With overlappingSync the commit is visible now; `flushed` resolves once it is on disk. Only then do we answer.
   void store.root.flushed.then(() => send(reply));
@@ -107,7 +120,13 @@ let trimming = false;
 
 /** Trims the change log one bounded transaction at a time, letting queued writes in between (setImmediate). */
 function trim(): void {
-  const removed = trimChangeLog(store, { retention: options.changelogRetention, now: Date.now(), limit: TRIM_BATCH });
+  let removed = 0;
+  try {
+    removed = trimChangeLog(store, { retention: options.changelogRetention, now: Date.now(), limit: TRIM_BATCH });
+  } catch (err) {
+    if (storageTroubleOf(err, store.dir) === undefined) throw err;
+    // a full disk: writes say so; trimming is tried again at the next interval
+  }
   trimming = removed === TRIM_BATCH;
   if (trimming) setImmediate(trim);
 }

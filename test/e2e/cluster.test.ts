@@ -126,8 +126,10 @@ describe('three nodes on one nats-server', () => {
     const { orgId, ref } = await setUpOrg(b.api, 'Secrets');
     const created = ok(await b.api.post(`/v1/organisations/${orgId}/apikeys`, { ...ref, name: 'secret' })).api_key;
     for (const n of nodes) ok(await client(n.server.httpUrl, created.key).get(`/v1/permissions?project_name=app`));
-    // the answers of those calls, redacted, reach the log through the call log (flushed about once a second)
+    // the key's creation reaches the log with its call-log entry (the answer redacted); the reads made with the key,
+    // their entries naming it, through the call log's batches (about once a second per node)
     await until(async () => (ok(await b.api.get(`/v1/organisations/${orgId}/logs?route=CreateApiKey`)).total_items === 1 ? true : undefined), 'the call log');
+    await until(async () => (ok(await b.api.get(`/v1/organisations/${orgId}/logs?key_id=${created.id}`)).total_items >= nodes.length ? true : undefined), 'the reads');
     const log = Buffer.concat(await streamPayloads(nats.url));
     expect(log.includes(created.id), 'the log is read: the key id is in it').toBe(true);
     expect(log.includes(created.key)).toBe(false);

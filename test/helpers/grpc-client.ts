@@ -38,15 +38,15 @@ export interface CallOptions {
   metadata?: Record<string, string>;
 }
 
-/** A client of both Permio services at `address`, authenticating with `key` (`Bearer <key>`). */
-export function grpcClient(address: string, key?: string) {
+/** A client of both Permio services at `address`, authenticating with `key` (`Bearer <key>`); plain HTTP/2 unless `credentials` say TLS. */
+export function grpcClient(address: string, key?: string, credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure()) {
   const definition = protoLoader.loadSync([...PROTO_FILES], CLIENT_LOADER_OPTIONS);
   const loaded = grpc.loadPackageDefinition(definition);
   const options = { 'grpc.max_receive_message_length': -1, 'grpc.max_send_message_length': -1 };
   const clients = new Map<string, grpc.Client>();
   for (const name of SERVICE_NAMES) {
     const Ctor = PROTO_PACKAGE.split('.').reduce<any>((ns, part) => ns[part], loaded)[name] as grpc.ServiceClientConstructor;
-    clients.set(name, new Ctor(address, grpc.credentials.createInsecure(), options));
+    clients.set(name, new Ctor(address, credentials, options));
   }
   const serviceOf = new Map(protoRoutes().map((r) => [r.rpc, r.service]));
 

@@ -5,6 +5,7 @@ import type { MethodDefinition, ServiceDefinition } from '@grpc/proto-loader';
 import { PermioError, toPermioError } from '../../errors.js';
 import { observeRequest } from '../../metrics.js';
 import { Answer } from '../../service/answer.js';
+import type { CallScope } from '../../service/call-log.js';
 import type { Caller } from '../../service/caller.js';
 import { OPERATION_BY_RPC, type Operation, type OperationKind } from '../operations.js';
 import { errorBody } from '../rest/reply.js';
@@ -97,11 +98,14 @@ function unaryHandler(operation: Operation, method: AnyMethod, service: ServiceL
     const startedAt = performance.now();
     let caller: Caller | undefined;
     let input: Record<string, unknown> = {};
+    // a sampled read (Check) writes nothing: no scope to carry
+    const scope: CallScope | undefined = operation.sampled ? undefined : { transport: 'grpc', route, startedAt, logged: false };
     const record = (status: number, response: unknown) => {
       observeRequest('grpc', rpc, status, startedAt);
       if (caller === undefined) return;
       const latencyMs = performance.now() - startedAt;
-      service.recordCall?.({ transport: 'grpc', rpc, route, caller, input, status, latencyMs, response, sampled: operation.sampled });
+      const { sampled } = operation;
+      service.recordCall?.({ transport: 'grpc', rpc, route, caller, input, status, latencyMs, response, sampled, logged: scope?.logged });
     };
     // The same order as REST (SPEC §5): authentication, rate limit, then the request itself.
     const run = async (): Promise<unknown> => {
@@ -110,7 +114,7 @@ function unaryHandler(operation: Operation, method: AnyMethod, service: ServiceL
       if (rateHeaders !== undefined) call.sendMetadata(toMetadata(rateHeaders));
       if (call.request instanceof RefusedRequest) throw call.request.error;
       input = toServiceInput(rpc, call.request, virtual);
-      return service.invoke(rpc, caller, input);
+      return service.invoke(rpc, caller, input, scope);
     };
     run().then(
       (value) => {

@@ -1,4 +1,5 @@
 // The gRPC front end: both Permio services on @grpc/grpc-js, plus grpc.health.v1 and server reflection for grpcurl.
+import net from 'node:net';
 import os from 'node:os';
 import { Server, ServerCredentials, type ChannelOptions } from '@grpc/grpc-js';
 import { HealthImplementation, type ServingStatus } from 'grpc-health-check';
@@ -8,13 +9,16 @@ import type { ServiceLike } from '../service-port.js';
 import { boundedDefinition, createHandlers, type InternalErrorLog } from './handlers.js';
 import { PROTO_PACKAGE, serviceDefinition, SERVICE_NAMES } from './proto.js';
 import { addReflection } from './reflection.js';
+import type { TlsMaterial } from '../tls.js';
 
 export interface GrpcServerOptions {
   service: ServiceLike;
   /** 0 picks a free port; the bound one is returned. */
   port: number;
-  /** Interface to bind; by default every interface (`[::]`, or `0.0.0.0` where IPv6 is unavailable). */
+  /** Interface to bind (an IPv6 address without brackets); by default every interface (`[::]`, or `0.0.0.0` where IPv6 is unavailable). */
   host?: string;
+  /** TLS on the port (grpcs) instead of plain HTTP/2. */
+  tls?: TlsMaterial;
   /** Receives the cause of every INTERNAL answer; defaults to an error line in the JSON log. */
   onInternalError?: InternalErrorLog;
 }
@@ -45,9 +49,13 @@ function setHealth(health: HealthImplementation, status: ServingStatus): void {
   for (const name of HEALTH_NAMES) health.setStatus(name, status);
 }
 
-function bind(server: Server, host: string, port: number): Promise<number> {
+function bind(server: Server, host: string, port: number, tls: TlsMaterial | undefined): Promise<number> {
+  const address = net.isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
+  const credentials = tls
+    ? ServerCredentials.createSsl(null, [{ cert_chain: tls.cert, private_key: tls.key }], false) // no client certificates
+    : ServerCredentials.createInsecure();
   return new Promise((resolve, reject) => {
-    server.bindAsync(`${host}:${port}`, ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
+    server.bindAsync(address, credentials, (err, bound) => (err ? reject(err) : resolve(bound)));
   });
 }
 
@@ -88,7 +96,7 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
   health.addToServer(server);
   addReflection(server);
 
-  const port = await bind(server, opts.host ?? defaultHost(), opts.port);
+  const port = await bind(server, opts.host ?? defaultHost(), opts.port, opts.tls);
   setHealth(health, 'SERVING');
   return { port, close: () => shutdown(server, health) };
 }

@@ -4,6 +4,7 @@ import uWS from 'uWebSockets.js';
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import { Errors, PermioError, toPermioError } from '../../errors.js';
 import { Answer } from '../../service/answer.js';
+import type { CallScope } from '../../service/call-log.js';
 import type { Caller } from '../../service/caller.js';
 import type { Input } from '../../service/validate.js';
 import { OPERATION_BY_RPC, OPERATIONS, type HttpMethod, type Operation } from '../operations.js';
@@ -11,8 +12,9 @@ import type { ServiceLike } from '../service-port.js';
 import { drainBody, parseJsonObject, readBody } from './body.js';
 import { JsonGuard } from './json-guard.js';
 import { localRoutes, type LocalRoute, type LocalRouteOptions } from './local-routes.js';
-import { send, sendError, sendJson, type ResponseState } from './reply.js';
+import { errorBody, send, sendError, sendJson, type ResponseState } from './reply.js';
 import { Router } from './router.js';
+import type { TlsMaterial } from '../tls.js';
 import { watchSocket } from './watch-socket.js';
 
 /** The binary addon, not the `ws` fallback the package silently switches to when the binary fails to load. */
@@ -31,7 +33,10 @@ export interface RestServer {
 export interface RestOptions extends LocalRouteOptions {
   service: ServiceLike;
   port: number;
+  /** Default `0.0.0.0`. */
   host?: string;
+  /** HTTPS and WSS on the port instead of HTTP and WS. */
+  tls?: TlsMaterial;
 }
 
 /** A row of the REST route table: an RPC it transcodes, or a local route. */
@@ -49,6 +54,12 @@ const SERVED = new Set(['unary/json', 'server-streaming/websocket']);
 
 /** Routes with a secret path parameter (an invitation token) are logged by their template, never the path sent. */
 const SECRET_IN_PATH: ReadonlySet<Operation> = new Set(OPERATIONS.filter((o) => o.path.includes('{token}')));
+
+/**
+ * The longest request line (method, path, query) answered with anything but 431 (SPEC §13). uWS bounds the rest of
+ * the head itself, without an answer: README "HTTP limits".
+ */
+const MAX_REQUEST_LINE_BYTES = 16 * 1024;
 
 /** uWS's exclusive-port listen option (exported by the addon as `LIBUS_LISTEN_EXCLUSIVE_PORT`, typed only as an enum). */
 const LIBUS_LISTEN_EXCLUSIVE_PORT = 1;
@@ -168,17 +179,25 @@ export function startRestServer(opts: RestOptions): Promise<RestServer> {
     try {
       x.rateHeaders = service.admit(caller);
     } catch (err) {
-      return refuse(x, err);
+      refuse(x, err);
+      return recordRefusal(x, operation, caller, err);
     }
     if (operation.rest === 'websocket') return refuse(x, upgradeRequired(operation)); // the upgrade is served by `watchSocket`
     begin(x);
     readInput(x, operation, templated, params, (err, input) => {
       if (err) {
         sendError(x.res, x, err, x.rateHeaders, err.status === 413); // the rest of an oversized body is not read: close
+        recordRefusal(x, operation, caller, err);
         return end(x);
       }
       run(x, operation, caller, input!);
     });
+  }
+
+  /** A call refused before it ran (429, an unreadable body): logged as gRPC logs it, with no input. */
+  function recordRefusal(x: Exchange, operation: Operation, caller: Caller, err: unknown): void {
+    const e = toPermioError(err);
+    record(x, operation, routeOf(x, operation), caller, {}, e.status, errorBody(e), undefined);
   }
 
   /** The RPC's input: path and query parameters, plus the JSON body when it takes one; a 413 or 400 otherwise. */
@@ -230,6 +249,7 @@ export function startRestServer(opts: RestOptions): Promise<RestServer> {
             if (inputError) throw inputError;
           } catch (err) {
             sendError(x.res, x, err, x.rateHeaders, (err as PermioError).status === 413);
+            recordRefusal(x, operation, caller, err);
             return end(x);
           }
           run(x, operation, caller, input!);
@@ -244,40 +264,58 @@ export function startRestServer(opts: RestOptions): Promise<RestServer> {
 
   /** Steps 6–8: the service call, its answer, the call-log record. */
   function run(x: Exchange, operation: Operation, caller: Caller, input: Input): void {
-    service.invoke(operation.rpc, caller, input).then(
+    const route = routeOf(x, operation);
+    // a sampled read (Check) writes nothing: no scope to carry
+    const scope: CallScope | undefined = operation.sampled ? undefined : { transport: 'rest', route, startedAt: x.startedAt, logged: false };
+    service.invoke(operation.rpc, caller, input, scope).then(
       (value) => {
         const answer = value instanceof Answer ? value : undefined;
         const body = answer === undefined ? value : answer.body;
         const json = operation.preEncoded ? (body as string) : JSON.stringify(body);
         sendJson(x.res, x, 200, json, withAnswerHeaders(x.rateHeaders, answer));
-        record(x, operation, caller, input, 200, json);
+        record(x, operation, route, caller, input, 200, json, scope);
         end(x);
       },
       (err) => {
         const sent = sendError(x.res, x, err, x.rateHeaders);
-        record(x, operation, caller, input, sent.status, sent.body);
+        record(x, operation, route, caller, input, sent.status, sent.body, scope);
         end(x);
       },
     );
   }
 
-  function record(x: Exchange, operation: Operation, caller: Caller, input: Input, status: number, response: string): void {
+  function record(
+    x: Exchange,
+    operation: Operation,
+    route: string,
+    caller: Caller,
+    input: Input,
+    status: number,
+    response: string,
+    scope: CallScope | undefined,
+  ): void {
     service.recordCall?.({
       transport: 'rest',
       rpc: operation.rpc,
-      route: SECRET_IN_PATH.has(operation) ? `${x.method} ${operation.path}` : `${x.method} ${x.path}`,
+      route,
       caller,
       input,
       status,
       latencyMs: performance.now() - x.startedAt,
       response,
       sampled: operation.sampled,
+      logged: scope?.logged,
     });
   }
 
-  const app = uWS.App().ws(OPERATION_BY_RPC.get('Watch')!.path, watchSocket(service)); // before '/*': it takes the upgrades
+  const tls = opts.tls;
+  const base = tls ? uWS.SSLApp({ cert_file_name: tls.certFile, key_file_name: tls.keyFile }) : uWS.App();
+  const app = base.ws(OPERATION_BY_RPC.get('Watch')!.path, watchSocket(service)); // before '/*': it takes the upgrades
   app.any('/*', (res: HttpResponse, req: HttpRequest) => {
     const x = accept(res, req);
+    // the parts of the head uWS has handed over already (walking every header would cost each request ~2.5 µs)
+    const line = x.method.length + x.path.length + x.query.length;
+    if (line > MAX_REQUEST_LINE_BYTES) return refuse(x, Errors.headTooLarge(line, MAX_REQUEST_LINE_BYTES));
     let match;
     try {
       match = router.match(x.method, x.path); // step 2: 404 / 405 before anything else (SPEC §5)
@@ -292,7 +330,7 @@ export function startRestServer(opts: RestOptions): Promise<RestServer> {
   return new Promise((resolve, reject) => {
     // exclusively: without it uWS sets SO_REUSEPORT and a second server on the port would share its connections
     (app as unknown as ListenWithOptions).listen(opts.host ?? '0.0.0.0', opts.port, LIBUS_LISTEN_EXCLUSIVE_PORT, (listenSocket) => {
-      if (!listenSocket) return reject(new Error(`REST: cannot listen on port ${opts.port}`));
+      if (!listenSocket) return reject(new Error(`REST: cannot listen on port ${opts.port} of ${opts.host ?? '0.0.0.0'}`));
       resolve({
         port: uWS.us_socket_local_port(listenSocket as unknown as uWS.us_socket),
         close: () => {
@@ -303,6 +341,11 @@ export function startRestServer(opts: RestOptions): Promise<RestServer> {
       });
     });
   });
+}
+
+/** The route a call-log entry names: the path as sent, or its template when the path holds a secret (a token). */
+function routeOf(x: Exchange, operation: Operation): string {
+  return SECRET_IN_PATH.has(operation) ? `${x.method} ${operation.path}` : `${x.method} ${x.path}`;
 }
 
 /** A plain request to a WebSocket route (its upgrade is answered by the `ws` route before this one). */

@@ -1,6 +1,6 @@
 // Writes responses: status line, headers and body in one corked write; the only place the error body is rendered.
 import type { HttpResponse } from 'uWebSockets.js';
-import { PermioError, toPermioError } from '../../errors.js';
+import { errorBody, PermioError, toPermioError } from '../../errors.js';
 import { observeRequest } from '../../metrics.js';
 import { log } from '../../log.js';
 
@@ -15,6 +15,7 @@ const STATUS_LINES: Readonly<Record<number, string>> = {
   409: '409 Conflict',
   413: '413 Payload Too Large',
   429: '429 Too Many Requests',
+  431: '431 Request Header Fields Too Large',
   500: '500 Internal Server Error',
   503: '503 Service Unavailable',
 };
@@ -32,12 +33,7 @@ export interface ResponseState {
   requestId: string;
 }
 
-/** `{"error":{"code","message","details"}}` (SPEC §5): the REST error body, also what gRPC carries in its trailer. */
-export function errorBody(e: Pick<PermioError, 'status' | 'message' | 'details'>): string {
-  const error: Record<string, unknown> = { code: e.status, message: e.message };
-  if (e.details !== undefined) error.details = e.details;
-  return JSON.stringify({ error });
-}
+export { errorBody } from '../../errors.js';
 
 const JSON_TYPE = 'application/json';
 

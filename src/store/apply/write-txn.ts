@@ -29,6 +29,8 @@ export class WriteTxn {
   seq: number;
   /** Record counts kept up to date across commands (call-log entries per organisation); dropped on a rollback. */
   readonly counts = new Map<string, number>();
+  /** Organisations whose call log grew in this transaction, with its retention: trimmed once, before the commit. */
+  readonly logRetention = new Map<string, { maxAgeMs: number; maxPerOrg: number }>();
   private cmd!: WriteCommand;
   private projectId: string | undefined;
   private events: WatchEvent[] = [];
