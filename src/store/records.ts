@@ -64,6 +64,32 @@ export interface GrantRecord {
   r: string[];
 }
 
+/** An import being staged (SPEC §9): its project, and when a command last touched it (stale ones are purged). */
+export interface ImportJobRecord {
+  project_id: string;
+  touched: number;
+}
+
+/** A staged permission or role line. */
+export interface StagedSchemaLine {
+  type: 'permission' | 'role';
+  name: string;
+  /** Absent when the line has none (merge keeps the project's). */
+  description?: string;
+  /** A role's permission names. */
+  permissions?: string[];
+}
+
+/** A staged grant line (principal, URI and line number are its key). */
+export interface StagedGrantLine {
+  /** Permission names. */
+  p: string[];
+  /** Role names. */
+  r: string[];
+  starts_at?: string;
+  expires_at?: string;
+}
+
 /** One external API call, recorded asynchronously (secrets redacted, bodies truncated). */
 export interface ApiLogRecord {
   id: string;

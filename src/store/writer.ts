@@ -13,6 +13,7 @@ import { createApiKey, invalidateApiKey } from './apply/api-keys.js';
 import { appendLogs } from './apply/call-log.js';
 import { ensureLogFacets } from './call-log-facets.js';
 import { grant, revoke } from './apply/grants.js';
+import { importCommit, importDiscard, importStage } from './apply/import.js';
 import {
   acceptInvitation,
   addUser,
@@ -51,6 +52,9 @@ const HANDLERS: { readonly [K in Op]: Handler<K> } = {
   deleteRole,
   grant,
   revoke,
+  importStage,
+  importCommit,
+  importDiscard,
 };
 
 const STORE_ID_BYTES = 16;
