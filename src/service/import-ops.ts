@@ -15,12 +15,12 @@ import { optionalString, type Input } from './validate.js';
 import crypto from 'node:crypto';
 
 /** Lines per staging command, and their rough size: a chunk stays far below a log message's limit (NATS: 1 MiB). */
-const STAGE_LINES = 2000;
-const STAGE_BYTES = 256 * 1024;
+const STAGE_LINES = 8000;
+const STAGE_BYTES = 512 * 1024;
 /** Staging commands in flight at once; past it the transport stops reading (backpressure) until one is durable. */
-const STAGES_IN_FLIGHT = 2;
-/** Staged lines removed per discard command after the commit (each a short transaction). */
-const DISCARD_BATCH = 20_000;
+const STAGES_IN_FLIGHT = 4;
+/** Staged chunks removed per discard command after the commit (each a short transaction). */
+const DISCARD_BATCH = 64;
 /** Longest line accepted (a record is small; this bounds what one line may make the server hold). */
 export const MAX_IMPORT_LINE_BYTES = 1024 * 1024;
 
@@ -54,6 +54,7 @@ export class ImportSession {
   private chunk: ImportLine[] = [];
   private chunkBytes = 0;
   private records = 0;
+  private chunks = 0;
   private staged = false;
   private inFlight = 0;
   private failure: PermioError | undefined;
@@ -163,7 +164,7 @@ export class ImportSession {
     this.chunkBytes = 0;
     this.staged = true;
     this.inFlight++;
-    const done = this.ctx.writer.write({ op: 'importStage', import_id: this.importId, lines, ...this.ref() }).then(
+    const done = this.ctx.writer.write({ op: 'importStage', import_id: this.importId, chunk: ++this.chunks, lines, ...this.ref() }).then(
       () => {},
       (err: unknown) => {
         this.failure ??= err instanceof PermioError ? err : Errors.internal();

@@ -26,7 +26,7 @@ export type CommandBody =
   | ({ op: 'deleteRole'; role_id: string } & ProjectRef)
   | ({ op: 'grant' } & GrantFields & ProjectRef)
   | ({ op: 'revoke' } & GrantFields & ProjectRef)
-  | ({ op: 'importStage'; import_id: string; lines: ImportLine[] } & ProjectRef)
+  | ({ op: 'importStage'; import_id: string; chunk: number; lines: ImportLine[] } & ProjectRef)
   | ({ op: 'importCommit'; import_id: string; mode: ImportMode } & ProjectRef)
   | { op: 'importDiscard'; import_id: string; limit: number };
 

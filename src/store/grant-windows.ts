@@ -17,6 +17,11 @@ export function entryWindow(rec: GrantRecord, id: string): EntryWindow {
   return (rec as Windowed).windows?.[id] ?? PERMANENT;
 }
 
+/** Whether any entry of `rec` has a window. */
+export function hasWindows(rec: GrantRecord): boolean {
+  return (rec as Windowed).windows !== undefined;
+}
+
 /** `''` for a permanent window, else a key telling windows apart (entries with equal keys share an export line). */
 export function windowKey(w: EntryWindow): string {
   return w.starts_at === undefined && w.expires_at === undefined ? '' : `${w.starts_at ?? ''}/${w.expires_at ?? ''}`;

@@ -27,8 +27,7 @@
 // changeOrder   revision (a number)               [projectId, committed ms]: every stored change in revision order
 //                                                 (retention trims from its start; meta 'changesTrimmedThrough')
 // importJobs    [importId]                        ImportJobRecord: an import being staged (SPEC §9)
-// importStaging [importId, 0, line]               StagedSchemaLine: a permission or role line, in file order
-//               [importId, 1, userId, uri, line]  StagedGrantLine: a grant line, sorted by principal and URI
+// importStaging [importId, chunk]                 ImportLine[]: a chunk of validated lines, chunks numbered in file order
 //
 // Only changes with events are stored (a no-op write has a revision but no entry). The writer puts both entries in
 // the write's own transaction; the trim removes both, oldest first.
@@ -108,8 +107,7 @@ export const keyOf = {
   changeOrder: (revision: number): number => revision,
   apiLogFacets: (orgId: string, seq: number): Key => [orgId, seq],
   importJob: (importId: string): Key => [importId],
-  stagedSchema: (importId: string, line: number): Key => [importId, 0, line],
-  stagedGrant: (importId: string, userId: string, uri: string, line: number): Key => [importId, 1, userId, uri, line],
+  stagedChunk: (importId: string, chunk: number): Key => [importId, chunk],
 };
 
 /** Every record of one scope: one contiguous range. */
@@ -124,18 +122,9 @@ export const rangeOf = {
   changesAfter: (projectId: string, after: number): KeyRange => ({ start: [projectId, after + 1], end: [projectId, KEY_END] }),
   /** apiLogs or apiLogFacets of an organisation from sequence number `from` on. */
   apiLogsFrom: (orgId: string, from: number): KeyRange => ({ start: [orgId, from], end: [orgId, Number.MAX_SAFE_INTEGER] }),
-  /** Every staged line of an import. */
+  /** Every staged chunk of an import, in file order. */
   staged: (importId: string): KeyRange => prefixRange([importId]),
-  /** An import's permission and role lines, in line order. */
-  stagedSchema: (importId: string): KeyRange => prefixRange([importId, 0]),
-  /** An import's grant lines, by principal, URI, line. */
-  stagedGrants: (importId: string): KeyRange => prefixRange([importId, 1]),
-  /** An import's grant lines of one exact (principal, URI). */
-  stagedGrantsOf: (importId: string, userId: string, uri: string): KeyRange => prefixRange([importId, 1, userId, uri]),
 };
-
-/** The principal, URI and line of a staged grant key. */
-export const partsOfStagedGrantKey = (key: Key): [userId: string, uri: string, line: number] => [key[2] as string, key[3] as string, key[4] as number];
 
 /** The sequence number of an `apiLogs` or `apiLogFacets` key. */
 export const seqOfLogKey = (key: Key): number => key[key.length - 1] as number;

@@ -70,26 +70,6 @@ export interface ImportJobRecord {
   touched: number;
 }
 
-/** A staged permission or role line. */
-export interface StagedSchemaLine {
-  type: 'permission' | 'role';
-  name: string;
-  /** Absent when the line has none (merge keeps the project's). */
-  description?: string;
-  /** A role's permission names. */
-  permissions?: string[];
-}
-
-/** A staged grant line (principal, URI and line number are its key). */
-export interface StagedGrantLine {
-  /** Permission names. */
-  p: string[];
-  /** Role names. */
-  r: string[];
-  starts_at?: string;
-  expires_at?: string;
-}
-
 /** One external API call, recorded asynchronously (secrets redacted, bodies truncated). */
 export interface ApiLogRecord {
   id: string;

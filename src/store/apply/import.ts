@@ -5,10 +5,10 @@
 // stages and commits the same lines at the same position, so replicas stay identical.
 import { Errors } from '../../errors.js';
 import { permissionObject, roleObject, type WatchEvent } from '../change-feed.js';
-import type { CommandOf as Cmd, ImportMode, ProjectRef } from '../commands.js';
-import { entryWindow, windowKey, withEntryWindows, type EntryWindow } from '../grant-windows.js';
-import { keyOf, partsOfStagedGrantKey, rangeOf, uriOfGrantKey, userOfGrantKey, type Key } from '../keys.js';
-import type { GrantRecord, ImportJobRecord, PermissionRecord, RoleRecord, StagedGrantLine, StagedSchemaLine } from '../records.js';
+import type { CommandOf as Cmd, ImportLine, ProjectRef } from '../commands.js';
+import { entryWindow, hasWindows, windowKey, withEntryWindows, type EntryWindow } from '../grant-windows.js';
+import { keyOf, rangeOf, uriOfGrantKey, userOfGrantKey, type Key } from '../keys.js';
+import type { GrantRecord, ImportJobRecord, PermissionRecord, RoleRecord } from '../records.js';
 import { requireProject } from './lookups.js';
 import type { WriteTxn } from './write-txn.js';
 
@@ -24,24 +24,12 @@ export function importStage(tx: WriteTxn, cmd: Cmd<'importStage'>): object {
   const job = importJobs.get(keyOf.importJob(cmd.import_id)) as ImportJobRecord | undefined;
   if (job !== undefined && job.project_id !== pid) throw Errors.conflict('import', cmd.import_id);
   importJobs.putSync(keyOf.importJob(cmd.import_id), { project_id: pid, touched: tx.now } satisfies ImportJobRecord);
-  for (const l of cmd.lines) {
-    if (l.type === 'grant') {
-      const value: StagedGrantLine = { p: l.permissions, r: l.roles };
-      if (l.starts_at !== undefined) value.starts_at = l.starts_at;
-      if (l.expires_at !== undefined) value.expires_at = l.expires_at;
-      importStaging.putSync(keyOf.stagedGrant(cmd.import_id, l.user_id, l.resource_uri, l.line), value);
-    } else {
-      const value: StagedSchemaLine = { type: l.type, name: l.name };
-      if (l.description !== undefined) value.description = l.description;
-      if (l.type === 'role') value.permissions = l.permissions;
-      importStaging.putSync(keyOf.stagedSchema(cmd.import_id, l.line), value);
-    }
-  }
+  importStaging.putSync(keyOf.stagedChunk(cmd.import_id, cmd.chunk), cmd.lines); // one put per chunk: staging costs little beside the commit
   purgeStale(tx, cmd.import_id);
   return {};
 }
 
-/** Removes up to `limit` staged lines of the import (and the import once none is left): `{done}` says whether it is gone. */
+/** Removes up to `limit` staged chunks of the import (and the import once none is left): `{done}` says whether it is gone. */
 export function importDiscard(tx: WriteTxn, cmd: Cmd<'importDiscard'>): { done: boolean } {
   return { done: discard(tx, cmd.import_id, cmd.limit) };
 }
@@ -54,7 +42,7 @@ function discard(tx: WriteTxn, importId: string, limit: number): boolean {
   return true;
 }
 
-/** Drops a batch of another import's lines when it has not been touched for STALE_IMPORT_MS (by command time: the same on every node). */
+/** Drops a batch of another import's chunks when it has not been touched for STALE_IMPORT_MS (by command time: the same on every node). */
 function purgeStale(tx: WriteTxn, except: string): void {
   for (const { key, value } of tx.db.importJobs.getRange()) {
     const id = (key as Key)[0] as string;
@@ -69,45 +57,56 @@ function badLine(line: number, reason: string): Error {
   return Errors.badRequest(`Invalid import: line ${line}: ${reason}`, [{ line, reason }]);
 }
 
+type GrantLine = Extract<ImportLine, { type: 'grant' }>;
+
+/** The staged lines of an import, chunk by chunk in file order (one chunk decoded at a time). */
+function* stagedLines(tx: WriteTxn, importId: string): Generator<ImportLine> {
+  for (const { value } of tx.db.importStaging.getRange(rangeOf.staged(importId))) yield* value as ImportLine[];
+}
+
 /** The file's permissions and roles by name, in line order. */
 interface Schema {
   permissions: Map<string, { description?: string; line: number }>;
   roles: Map<string, { description?: string; permissions: string[]; line: number }>;
 }
 
-function readSchema(tx: WriteTxn, importId: string): Schema {
+/**
+ * The file's schema, and the first line that names a permission or role neither the file defines nor (merge) the
+ * project holds — checked for every line before anything is written, so a bad line deep in the file leaves the
+ * project as it was.
+ */
+function readSchema(tx: WriteTxn, cmd: Cmd<'importCommit'>, perms: Map<string, unknown>, roles: Map<string, unknown>): Schema {
   const schema: Schema = { permissions: new Map(), roles: new Map() };
-  for (const { key, value } of tx.db.importStaging.getRange(rangeOf.stagedSchema(importId))) {
-    const line = (key as Key)[2] as number;
-    const s = value as StagedSchemaLine;
-    if (s.type === 'permission') schema.permissions.set(s.name, { description: s.description, line });
-    else schema.roles.set(s.name, { description: s.description, permissions: s.permissions ?? [], line });
+  const firstUse = { permission: new Map<string, number>(), role: new Map<string, number>() }; // distinct names: small
+  const use = (kind: 'permission' | 'role', name: string, line: number) => firstUse[kind].has(name) || firstUse[kind].set(name, line);
+  for (const l of stagedLines(tx, cmd.import_id)) {
+    if (l.type === 'permission') schema.permissions.set(l.name, { description: l.description, line: l.line });
+    else if (l.type === 'role') {
+      schema.roles.set(l.name, { description: l.description, permissions: l.permissions, line: l.line });
+      for (const n of l.permissions) use('permission', n, l.line);
+    } else {
+      for (const n of l.permissions) use('permission', n, l.line);
+      for (const n of l.roles) use('role', n, l.line);
+    }
   }
+  let bad: { line: number; reason: string } | undefined;
+  const check = (kind: 'permission' | 'role', defined: Map<string, unknown>, held: Map<string, unknown>) => {
+    for (const [name, line] of firstUse[kind]) {
+      if (defined.has(name) || (cmd.mode === 'merge' && held.has(name))) continue;
+      if (bad === undefined || line < bad.line) bad = { line, reason: `unknown ${kind} '${name}'` };
+    }
+  };
+  check('permission', schema.permissions, perms);
+  check('role', schema.roles, roles);
+  if (bad !== undefined) throw badLine(bad.line, bad.reason);
   return schema;
 }
 
-/** The project's current records: creation order, and by name. */
+/** The project's current records by name. */
 function current<R extends { name: string }>(tx: WriteTxn, db: 'permissions' | 'roles', pid: string): Map<string, R> {
   const byName = new Map<string, R>();
   for (const { value } of tx.db[db].getRange(rangeOf.project(pid))) byName.set((value as R).name, value as R);
   return byName;
-}
-
-/**
- * Every name the file uses must be a permission or role of the file — or, when merging, of the project. Checked for
- * every line before anything is written, so a bad line deep in the file leaves the project as it was.
- */
-function checkNames(tx: WriteTxn, importId: string, mode: ImportMode, schema: Schema, perms: Map<string, unknown>, roles: Map<string, unknown>): void {
-  const knownPerm = (n: string) => schema.permissions.has(n) || (mode === 'merge' && perms.has(n));
-  const knownRole = (n: string) => schema.roles.has(n) || (mode === 'merge' && roles.has(n));
-  for (const [, role] of schema.roles) {
-    for (const n of role.permissions) if (!knownPerm(n)) throw badLine(role.line, `unknown permission '${n}'`);
-  }
-  for (const { key, value } of tx.db.importStaging.getRange(rangeOf.stagedGrants(importId))) {
-    const g = value as StagedGrantLine;
-    for (const n of g.p) if (!knownPerm(n)) throw badLine(partsOfStagedGrantKey(key as Key)[2], `unknown permission '${n}'`);
-    for (const n of g.r) if (!knownRole(n)) throw badLine(partsOfStagedGrantKey(key as Key)[2], `unknown role '${n}'`);
-  }
 }
 
 /** Makes the staged file the project's state (merge: added to it; replace: exactly it) in this one transaction. */
@@ -115,19 +114,32 @@ export function importCommit(tx: WriteTxn, cmd: Cmd<'importCommit'>): object {
   const pid = requireProject(tx, cmd);
   const job = tx.db.importJobs.get(keyOf.importJob(cmd.import_id)) as ImportJobRecord | undefined;
   if (job !== undefined && job.project_id !== pid) throw Errors.conflict('import', cmd.import_id);
-  const schema = readSchema(tx, cmd.import_id);
   const perms = current<PermissionRecord>(tx, 'permissions', pid);
   const roles = current<RoleRecord>(tx, 'roles', pid);
-  checkNames(tx, cmd.import_id, cmd.mode, schema, perms, roles);
+  const schema = readSchema(tx, cmd, perms, roles);
 
+  // replace: what every entry held before, so the entries the file rewrites start empty and the rest are swept
+  const before = cmd.mode === 'replace' ? grantsBefore(tx, pid) : undefined;
   const permIds = applyPermissions(tx, pid, cmd, schema, perms);
   const roleIds = applyRoles(tx, pid, cmd, schema, roles, permIds);
   const dropped = new Set<string>(); // ids whose delete event implies their grants went too (SPEC §7 cascade)
   for (const [name, rec] of perms) if (!permIds.has(name)) dropped.add(rec.id);
   for (const [name, rec] of roles) if (!roleIds.has(name)) dropped.add(rec.id);
-  if (cmd.mode === 'replace') sweepGrants(tx, pid, cmd.import_id, dropped);
-  applyGrants(tx, pid, cmd.import_id, cmd.mode, permIds, roleIds, dropped);
+  const touched = new Set<string>();
+  for (const l of stagedLines(tx, cmd.import_id)) {
+    if (l.type === 'grant') applyGrantLine(tx, pid, l, permIds, roleIds, before, touched);
+  }
+  if (before !== undefined) settleReplaced(tx, pid, before, touched, dropped);
   return {};
+}
+
+/** Every grant entry of the project as it was, by `user \0 uri` (replace only: its size is the project's, not the file's). */
+function grantsBefore(tx: WriteTxn, pid: string): Map<string, GrantRecord> {
+  const out = new Map<string, GrantRecord>();
+  for (const { key, value } of tx.db.grants.getRange(rangeOf.project(pid))) {
+    out.set(`${userOfGrantKey(key as Key)}\u0000${uriOfGrantKey(key as Key)}`, value as GrantRecord);
+  }
+  return out;
 }
 
 const emitPermission = (tx: WriteTxn, pid: string, ref: ProjectRef, type: 'PERMISSION_CREATED' | 'PERMISSION_UPDATED' | 'PERMISSION_DELETED', rec: PermissionRecord) =>
@@ -214,104 +226,76 @@ function applyRoles(
   return ids;
 }
 
-/** Replace: every grant entry of the project the file does not name goes (a REVOKE for what no delete event implies). */
-function sweepGrants(tx: WriteTxn, pid: string, importId: string, dropped: ReadonlySet<string>): void {
-  const gone: { key: Key; rec: GrantRecord }[] = [];
-  for (const { key, value } of tx.db.grants.getRange(rangeOf.project(pid))) {
-    const k = key as Key;
-    let named = false;
-    for (const _ of tx.db.importStaging.getKeys({ ...rangeOf.stagedGrantsOf(importId, userOfGrantKey(k), uriOfGrantKey(k)), limit: 1 })) named = true;
-    if (!named) gone.push({ key: k, rec: value as GrantRecord }); // collect first: no writes under a live cursor
-  }
-  for (const { key, rec } of gone) {
-    const userId = userOfGrantKey(key);
-    const uri = uriOfGrantKey(key);
-    tx.db.grants.removeSync(key);
-    tx.db.grantOrder.removeSync(keyOf.grantOrder(pid, userId, rec.seq));
-    emitGrantChange(tx, pid, 'REVOKE', userId, uri, rec.p.filter((id) => !dropped.has(id)), rec.r.filter((id) => !dropped.has(id)), () => ({}));
-  }
-}
-
 /**
- * The file's grant lines, staged sorted by (principal, URI), one entry at a time: merge adds the file's entries
- * to what the entry holds, replace makes the entry exactly the file's. An entry named again takes the file's window.
+ * One grant line: its permissions and roles join the entry (a replaced entry's first line starts it empty) with the
+ * line's window. A GRANT for what the entry gains now; a replaced entry's changes are told once, by settleReplaced.
  */
-function applyGrants(
+function applyGrantLine(
   tx: WriteTxn,
   pid: string,
-  importId: string,
-  mode: ImportMode,
+  l: GrantLine,
   permIds: ReadonlyMap<string, string>,
   roleIds: ReadonlyMap<string, string>,
-  dropped: ReadonlySet<string>,
+  before: ReadonlyMap<string, GrantRecord> | undefined,
+  touched: Set<string>,
 ): void {
-  let userId = '';
-  let uri = '';
-  let p: string[] = [];
-  let r: string[] = [];
-  let windows = new Map<string, EntryWindow>();
-  const flush = () => {
-    if (p.length > 0 || r.length > 0) applyEntry(tx, pid, mode, userId, uri, p, r, windows, dropped);
-  };
-  for (const { key, value } of tx.db.importStaging.getRange(rangeOf.stagedGrants(importId))) {
-    const [u, resource] = partsOfStagedGrantKey(key as Key);
-    if (u !== userId || resource !== uri) {
-      flush();
-      userId = u;
-      uri = resource;
-      p = [];
-      r = [];
-      windows = new Map();
-    }
-    const g = value as StagedGrantLine;
-    const window: EntryWindow = {};
-    if (g.starts_at !== undefined) window.starts_at = g.starts_at;
-    if (g.expires_at !== undefined) window.expires_at = g.expires_at;
-    for (const n of g.p) {
-      const id = permIds.get(n)!;
-      if (!p.includes(id)) p.push(id);
-      windows.set(id, window); // a later line of the same entry wins, as a later grant would
-    }
-    for (const n of g.r) {
-      const id = roleIds.get(n)!;
-      if (!r.includes(id)) r.push(id);
-      windows.set(id, window);
-    }
+  const key = keyOf.grant(pid, l.user_id, l.resource_uri);
+  const entry = before === undefined ? undefined : `${l.user_id}\u0000${l.resource_uri}`;
+  const replaced = entry !== undefined && before!.has(entry);
+  // the entry as this commit left it so far: a replaced entry not yet rewritten counts as empty
+  const cur = replaced && !touched.has(entry!) ? undefined : (tx.db.grants.get(key) as GrantRecord | undefined);
+  if (replaced) touched.add(entry!);
+  const window: EntryWindow = {};
+  if (l.starts_at !== undefined) window.starts_at = l.starts_at;
+  if (l.expires_at !== undefined) window.expires_at = l.expires_at;
+  const windows = new Map<string, EntryWindow>();
+  const lineP = l.permissions.map((n) => permIds.get(n)!);
+  const lineR = l.roles.map((n) => roleIds.get(n)!);
+  const p = cur ? [...cur.p] : [];
+  const r = cur ? [...cur.r] : [];
+  for (const id of lineP) if (!p.includes(id)) p.push(id);
+  for (const id of lineR) if (!r.includes(id)) r.push(id);
+  for (const id of [...lineP, ...lineR]) windows.set(id, window); // named again: the line's window replaces the entry's, as a grant call would
+  let seq = cur?.seq ?? (replaced ? before!.get(entry!)!.seq : undefined);
+  if (seq === undefined) {
+    seq = tx.nextSeq();
+    tx.db.grantOrder.putSync(keyOf.grantOrder(pid, l.user_id, seq), l.resource_uri);
   }
-  flush();
+  const plain = window.starts_at === undefined && window.expires_at === undefined && (cur === undefined || !hasWindows(cur));
+  const rec = plain ? { seq, p, r } : withEntryWindows({ seq, p, r }, windows, cur);
+  tx.db.grants.putSync(key, rec);
+  if (replaced) return;
+  if (cur === undefined) {
+    // a new entry (the bulk of an import into an empty project): everything on the line is gained
+    emitGrantChange(tx, pid, 'GRANT', l.user_id, l.resource_uri, p, r, (id) => entryWindow(rec, id), plain ? 0 : 1);
+    return;
+  }
+  const changed = (id: string) => !(cur.p.includes(id) || cur.r.includes(id)) || windowKey(entryWindow(cur, id)) !== windowKey(entryWindow(rec, id));
+  emitGrantChange(tx, pid, 'GRANT', l.user_id, l.resource_uri, unique(lineP).filter(changed), unique(lineR).filter(changed), (id) => entryWindow(rec, id), plain ? 0 : 1);
 }
 
-/** One (principal, URI) entry made what the file says; GRANT for what it gains (one per window), REVOKE for what it loses. */
-function applyEntry(
-  tx: WriteTxn,
-  pid: string,
-  mode: ImportMode,
-  userId: string,
-  uri: string,
-  p: string[],
-  r: string[],
-  windows: ReadonlyMap<string, EntryWindow>,
-  dropped: ReadonlySet<string>,
-): void {
-  const key = keyOf.grant(pid, userId, uri);
-  const before = tx.db.grants.get(key) as GrantRecord | undefined;
-  const union = (held: string[], added: string[]) => [...held, ...added.filter((id) => !held.includes(id))];
-  const nextP = before === undefined || mode === 'replace' ? p : union(before.p, p);
-  const nextR = before === undefined || mode === 'replace' ? r : union(before.r, r);
-  let seq: number;
-  if (before) seq = before.seq;
-  else {
-    seq = tx.nextSeq();
-    tx.db.grantOrder.putSync(keyOf.grantOrder(pid, userId, seq), uri);
-  }
-  const rec = withEntryWindows({ seq, p: nextP, r: nextR }, windows, before);
-  tx.db.grants.putSync(key, rec);
-  const changed = (id: string) => before === undefined || windowKey(entryWindow(before, id)) !== windowKey(entryWindow(rec, id)) || !(before.p.includes(id) || before.r.includes(id));
-  emitGrantChange(tx, pid, 'GRANT', userId, uri, nextP.filter(changed), nextR.filter(changed), (id) => entryWindow(rec, id));
-  if (before) {
-    const lostP = before.p.filter((id) => !nextP.includes(id) && !dropped.has(id));
-    const lostR = before.r.filter((id) => !nextR.includes(id) && !dropped.has(id));
-    emitGrantChange(tx, pid, 'REVOKE', userId, uri, lostP, lostR, () => ({}));
+const unique = (ids: readonly string[]) => [...new Set(ids)];
+
+/**
+ * Replace: entries the file rewrote get a GRANT for what they gained and a REVOKE for what they lost; entries it did
+ * not name go, with a REVOKE. Ids whose PERMISSION_DELETED / ROLE_DELETED already says so are left out.
+ */
+function settleReplaced(tx: WriteTxn, pid: string, before: ReadonlyMap<string, GrantRecord>, touched: ReadonlySet<string>, dropped: ReadonlySet<string>): void {
+  const kept = (ids: readonly string[]) => ids.filter((id) => !dropped.has(id));
+  for (const [entry, old] of before) {
+    const sep = entry.indexOf('\u0000');
+    const userId = entry.slice(0, sep);
+    const uri = entry.slice(sep + 1);
+    if (!touched.has(entry)) {
+      tx.db.grants.removeSync(keyOf.grant(pid, userId, uri));
+      tx.db.grantOrder.removeSync(keyOf.grantOrder(pid, userId, old.seq));
+      emitGrantChange(tx, pid, 'REVOKE', userId, uri, kept(old.p), kept(old.r), () => ({}));
+      continue;
+    }
+    const rec = tx.db.grants.get(keyOf.grant(pid, userId, uri)) as GrantRecord;
+    const gained = (id: string, held: readonly string[]) => !held.includes(id) || windowKey(entryWindow(old, id)) !== windowKey(entryWindow(rec, id));
+    emitGrantChange(tx, pid, 'GRANT', userId, uri, rec.p.filter((id) => gained(id, old.p)), rec.r.filter((id) => gained(id, old.r)), (id) => entryWindow(rec, id));
+    emitGrantChange(tx, pid, 'REVOKE', userId, uri, kept(old.p.filter((id) => !rec.p.includes(id))), kept(old.r.filter((id) => !rec.r.includes(id))), () => ({}));
   }
 }
 
@@ -325,8 +309,14 @@ function emitGrantChange(
   p: readonly string[],
   r: readonly string[],
   windowOf: (id: string) => EntryWindow,
+  windowed = 1,
 ): void {
   if (p.length === 0 && r.length === 0) return;
+  if (windowed === 0) {
+    // the common case, no windows anywhere: one event, no grouping
+    tx.emit(pid, { type, user_id: userId, resource_uri: uri, permissions: p as string[], roles: r as string[] });
+    return;
+  }
   const groups = new Map<string, { window: EntryWindow; p: string[]; r: string[] }>();
   const add = (id: string, list: 'p' | 'r') => {
     const window = windowOf(id);
