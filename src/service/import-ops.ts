@@ -130,8 +130,7 @@ export class ImportSession {
       const answer = await this.ctx.write({ op: 'importCommit', import_id: this.importId, mode: this.mode, ...this.ref() }, () => ({
         imported: { ...this.counts },
       }));
-      this.ended = true;
-      this.discard();
+      this.ended = true; // the commit dropped the staged chunks
       return answer;
     } catch (e) {
       this.abort(e as PermioError);

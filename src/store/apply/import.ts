@@ -1,7 +1,7 @@
 // Applies an import (SPEC §9) in three kinds of commands, so a file of any size travels the write log in bounded
 // messages and still lands all or nothing: `importStage` stores validated lines under the import's id (no effect on
-// the project), `importCommit` turns every staged line into the project's state in one transaction, and
-// `importDiscard` drops staged lines a bounded batch at a time. Each is an ordinary logged command: every node
+// the project), `importCommit` turns every staged line into the project's state in one transaction (and drops them),
+// and `importDiscard` drops the chunks of an import given up, a bounded batch at a time. Each is an ordinary logged command: every node
 // stages and commits the same lines at the same position, so replicas stay identical.
 import { Errors } from '../../errors.js';
 import { permissionObject, roleObject, type WatchEvent } from '../change-feed.js';
@@ -130,6 +130,7 @@ export function importCommit(tx: WriteTxn, cmd: Cmd<'importCommit'>): object {
     if (l.type === 'grant') applyGrantLine(tx, pid, l, permIds, roleIds, before, touched);
   }
   if (before !== undefined) settleReplaced(tx, pid, before, touched, dropped);
+  discard(tx, cmd.import_id, Number.MAX_SAFE_INTEGER); // a chunk is one key: even a 1 M-line file is ~150 removals
   return {};
 }
 
