@@ -4,7 +4,7 @@
 import crypto from 'node:crypto';
 import { PermioError, type WireError } from '../errors.js';
 import { log } from '../log.js';
-import type { Change } from './change-feed.js';
+import { MAX_CARRIED_EVENTS, type Change } from './change-feed.js';
 import { appendChange } from './change-log.js';
 import type { Op, WriteCommand } from './commands.js';
 import type { Store } from './env.js';
@@ -128,7 +128,7 @@ export class StoreWriter {
         const value = (HANDLERS[cmd.op] as Handler<Op>)(tx.begin(cmd), cmd);
         const change = tx.change(revision);
         appendChange(this.store.dbs, change); // in the write's own transaction: the log holds exactly what was acknowledged
-        results.push({ ok: true, value, change });
+        results.push({ ok: true, value, change: change.events.length > MAX_CARRIED_EVENTS ? { ...change, events: [], elided_events: change.events.length } : change });
       } catch (err) {
         if (!(err instanceof PermioError)) {
           tx.seq = startSeq; // the transaction is aborted: nothing of this batch happened

@@ -7,6 +7,7 @@ import { startServer, type RunningServer } from '../helpers/server.js';
 import { client, type Client } from '../helpers/http.js';
 import { createKey, createOrg, expectErrorBody, ok } from '../helpers/expect-api.js';
 import { grpcClient } from '../helpers/grpc-client.js';
+import { openWatch } from '../helpers/watch.js';
 
 let server: RunningServer;
 let admin: Client;
@@ -367,4 +368,31 @@ describe('while a large import runs', () => {
     const after = ok(await checker.post('/v1/check', { project_name: 'default', principal_id: 'u17', resource_uris: ['/big/17'], permissions: ['read'] }));
     expect(after.passed).toBe(true);
   }, 120_000);
+});
+
+describe('Watch sees an import as one revision', () => {
+  it('its events in order (schema, then grants); a large one too, read back from the change log', async () => {
+    const { orgId } = await createOrg(admin, 'Watched');
+    const live = await openWatch(server, 'rest', { organisation_id: orgId, project_name: 'default' }, { key: server.adminKey });
+    expect((await live.next()).events).toEqual([]);
+    const small = await importText(orgId, ndjson([
+      { type: 'permission', name: 'p' },
+      { type: 'grant', user_id: 'u', resource_uri: '/a', permissions: ['p'] },
+    ]));
+    const [m] = await live.until((x) => x.revision === small.revision);
+    expect(m.events.map((e: any) => e.type)).toEqual(['PERMISSION_CREATED', 'GRANT']);
+    expect(m.events[1]).toEqual({ type: 'GRANT', user_id: 'u', resource_uri: '/a', permissions: [m.events[0].permission.id], roles: [] });
+
+    const probe = { organisation_id: orgId, project_name: 'default', principal_id: 'u', resource_uris: ['/w/0/x'], permissions: ['p'] };
+    expect(ok(await admin.post('/v1/check', probe)).passed).toBe(false); // u is loaded in its check worker now
+    const lines: unknown[] = [{ type: 'grant', user_id: 'u', resource_uri: '/w/0', permissions: ['p'] }];
+    for (let i = 1; i < 12_000; i++) lines.push({ type: 'grant', user_id: `w${i}`, resource_uri: `/w/${i}`, permissions: ['p'] });
+    const big = await importText(orgId, ndjson(lines));
+    const got = await live.until((x) => x.revision === big.revision);
+    expect(got[got.length - 1].events).toHaveLength(12_000);
+    expect(got[got.length - 1].events[11_999]).toMatchObject({ type: 'GRANT', user_id: 'w11999', resource_uri: '/w/11999' });
+    live.close();
+    // and checks see the large import at once (its events were not replayed: the check worker reloaded the project)
+    expect(ok(await admin.post('/v1/check', probe)).passed).toBe(true);
+  });
 });
