@@ -148,9 +148,9 @@ export function importHandler(operation: Operation, method: AnyMethod, service: 
       })());
 
     const take = (s: ImportSession, message: Record<string, unknown>) => {
-      position++;
       const rec = recordOf(message);
-      if (rec === undefined) return;
+      if (rec === undefined) return; // a message of request fields only
+      position++;
       const line = typeof message.line === 'number' && message.line > 0 ? message.line : position;
       s.record(rec, line);
     };
