@@ -297,6 +297,36 @@ describe('limits', () => {
   });
 });
 
+describe('a small PERMIO_IMPORT_MAX_MB', () => {
+  let small: RunningServer;
+  beforeAll(async () => {
+    small = await startServer({ env: { PERMIO_IMPORT_MAX_MB: '0.05' } }); // 52,428 bytes
+  });
+  afterAll(async () => {
+    await small?.stop();
+    small?.cleanup();
+  });
+
+  it('bounds the gRPC stream in total (RESOURCE_EXHAUSTED) as it bounds the REST body (413); nothing is applied', async () => {
+    const a = client(small.httpUrl, small.adminKey);
+    const { orgId } = await createOrg(a, 'Small');
+    const lines = [{ type: 'permission', name: 'p' }, ...Array.from({ length: 2000 }, (_, i) => ({ type: 'grant', user_id: `u${i}`, resource_uri: `/r/${i}`, permissions: ['p'] }))];
+    const g = new Permio({ url: small.httpUrl, grpcAddress: small.grpcAddress, apiKey: small.adminKey, transport: 'grpc', organisationId: orgId });
+    const r = new Permio({ url: small.httpUrl, apiKey: small.adminKey, organisationId: orgId });
+    try {
+      const viaGrpc = (await g.projects.import({}, lines).catch((e: unknown) => e)) as PermioError;
+      expect([viaGrpc.status, viaGrpc.code]).toEqual([413, 'RESOURCE_EXHAUSTED']);
+      const viaRest = (await r.projects.import({}, lines).catch((e: unknown) => e)) as PermioError;
+      expect(viaRest.status).toBe(413);
+      expect((await all(r.projects.export())).slice(1)).toEqual([]);
+      expect(await g.projects.import({}, lines.slice(0, 100))).toEqual({ imported: { permissions: 1, roles: 0, grants: 99 } });
+    } finally {
+      g.close();
+      r.close();
+    }
+  });
+});
+
 describe('scopes and errors', () => {
   let orgId: string;
   beforeAll(async () => {
