@@ -207,6 +207,30 @@ describe.each(['rest', 'grpc'] as const)('import over %s', (transport) => {
   });
 });
 
+describe('time windows (SPEC §8) in the file', () => {
+  it('grant lines keep their windows: one line per distinct window on a URI, permanent entries first, times in UTC', async () => {
+    const { orgId } = await createOrg(admin, 'Windows');
+    const starts = '2031-01-01T01:00:00+01:00'; // written back in UTC
+    const lines = [
+      { type: 'permission', name: 'p' },
+      { type: 'permission', name: 'q' },
+      { type: 'role', name: 'R', permissions: ['q'] },
+      { type: 'grant', user_id: 'u', resource_uri: '/a', permissions: ['p'], roles: [], starts_at: starts, expires_at: '2032-01-01T00:00:00Z' },
+      { type: 'grant', user_id: 'u', resource_uri: '/a', permissions: ['q'], roles: [] },
+      { type: 'grant', user_id: 'u', resource_uri: '/a', permissions: [], roles: ['R'], expires_at: '2033-01-01T00:00:00Z' },
+    ];
+    expect((await importText(orgId, ndjson(lines))).status).toBe(200);
+    expect(records((await exportLines(orgId)).lines).filter((l) => l.type === 'grant')).toEqual([
+      { type: 'grant', user_id: 'u', resource_uri: '/a', permissions: ['q'], roles: [] },
+      { type: 'grant', user_id: 'u', resource_uri: '/a', permissions: ['p'], roles: [], starts_at: '2031-01-01T00:00:00Z', expires_at: '2032-01-01T00:00:00Z' },
+      { type: 'grant', user_id: 'u', resource_uri: '/a', permissions: [], roles: ['R'], expires_at: '2033-01-01T00:00:00Z' },
+    ]);
+    // granting an entry again replaces its window: the permanent line makes p permanent
+    expect((await importText(orgId, ndjson([{ type: 'grant', user_id: 'u', resource_uri: '/a', permissions: ['p'] }]))).status).toBe(200);
+    expect(records((await exportLines(orgId)).lines).filter((l) => l.type === 'grant')[0]).toEqual({ type: 'grant', user_id: 'u', resource_uri: '/a', permissions: ['p', 'q'], roles: [] });
+  });
+});
+
 describe('bad lines (REST): each is a 400 with its physical line number, and nothing is applied', () => {
   let orgId: string;
   const header = { type: 'header', format: 'permio.export.v1', project_name: 'x', revision: 'r', exported_at: '2020-01-01T00:00:00Z' };
