@@ -3,7 +3,7 @@
 import type { Transaction } from 'lmdb';
 import type { Store } from './env.js';
 import { entryWindow, windowKey, type EntryWindow } from './grant-windows.js';
-import { META, rangeOf, uriOfGrantKey, userOfGrantKey, type Key } from './keys.js';
+import { META, rangeOf, revisionOfChangeKey, uriOfGrantKey, userOfGrantKey, type Key } from './keys.js';
 import type { GrantRecord, PermissionRecord, RoleRecord } from './records.js';
 
 export type PermissionLine = { type: 'permission'; name: string; description: string };
@@ -19,7 +19,11 @@ export type ExportLine = PermissionLine | RoleLine | GrantLine;
  */
 export class ProjectSnapshot {
   private readonly txn: Transaction;
-  /** The revision the snapshot reflects: the last command committed in it. */
+  /**
+   * The revision the snapshot reflects: the project's last change in it (what the project is at every later revision
+   * up to the snapshot's), so replicas at the same project state name the same one whatever else — the call log,
+   * other projects — moved on; the snapshot's own revision for a project without a change on record.
+   */
   readonly revision: number;
   private readonly permNames = new Map<string, string>();
   private readonly roleNames = new Map<string, string>();
@@ -31,7 +35,10 @@ export class ProjectSnapshot {
     private readonly projectId: string,
   ) {
     this.txn = store.root.useReadTransaction();
-    this.revision = (store.dbs.meta.get(META.revision, { transaction: this.txn }) as number | undefined) ?? 0;
+    const last = store.dbs.changes.getKeys({ start: [projectId, Number.MAX_SAFE_INTEGER], end: [projectId, 0], reverse: true, limit: 1, transaction: this.txn });
+    let changed: number | undefined;
+    for (const key of last) changed = revisionOfChangeKey(key as Key);
+    this.revision = changed ?? (store.dbs.meta.get(META.revision, { transaction: this.txn }) as number | undefined) ?? 0;
     this.lines = this.generate();
   }
 

@@ -32,8 +32,8 @@ describe('export and import on two nodes', () => {
 
   beforeAll(async () => {
     nats = await startNats();
-    // without the call log: each export would be logged, a write that moves the revision the next export names
-    nodes = await startNodes(nats.url, 2, { PERMIO_CALL_LOG: '0' });
+    // the call log on (the default): each export is logged, a write that moves the node's revision, not the project's
+    nodes = await startNodes(nats.url, 2);
   });
 
   afterAll(async () => {
