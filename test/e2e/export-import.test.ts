@@ -231,6 +231,22 @@ describe('time windows (SPEC §8) in the file', () => {
   });
 });
 
+describe('one entry on several lines', () => {
+  it('adds up, whether the lines are next to each other or far apart, sorted or not', async () => {
+    const { orgId } = await createOrg(admin, 'Repeats');
+    const g = (user_id: string, resource_uri: string, permissions: string[]) => ({ type: 'grant', user_id, resource_uri, permissions });
+    const lines = [{ type: 'permission', name: 'p' }, { type: 'permission', name: 'q' }, { type: 'permission', name: 'r' },
+      g('a', '/x', ['p']), g('a', '/x', ['q']), g('b', '/x', ['p']), g('c', '/z', ['p']), g('b', '/x', ['r']), g('a', '/x', ['r']), g('a', '/w', ['p'])];
+    expect((await importText(orgId, ndjson(lines))).body).toEqual({ imported: { permissions: 3, roles: 0, grants: 7 } });
+    expect(records((await exportLines(orgId)).lines).filter((l) => l.type === 'grant')).toEqual([
+      { type: 'grant', user_id: 'a', resource_uri: '/w', permissions: ['p'], roles: [] },
+      { type: 'grant', user_id: 'a', resource_uri: '/x', permissions: ['p', 'q', 'r'], roles: [] },
+      { type: 'grant', user_id: 'b', resource_uri: '/x', permissions: ['p', 'r'], roles: [] },
+      { type: 'grant', user_id: 'c', resource_uri: '/z', permissions: ['p'], roles: [] },
+    ]);
+  });
+});
+
 describe('bad lines (REST): each is a 400 with its physical line number, and nothing is applied', () => {
   let orgId: string;
   const header = { type: 'header', format: 'permio.export.v1', project_name: 'x', revision: 'r', exported_at: '2020-01-01T00:00:00Z' };
