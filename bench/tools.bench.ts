@@ -23,7 +23,9 @@ async function* importBody(grants: number): AsyncGenerator<Uint8Array> {
     let text = '';
     for (let j = i; j < Math.min(grants, i + LINES_PER_CHUNK); j++) {
       const roles = j % 4 === 0 ? '["Editor"]' : '[]';
-      text += `{"type":"grant","user_id":"user-${j % 20_000}","resource_uri":"/tenants/${j % 500}/docs/${j}","permissions":["doc.read"],"roles":${roles}}\n`;
+      // shaped like an export: sorted by principal (50 grants each), then URI
+      const user = String(Math.floor(j / 50)).padStart(7, '0');
+      text += `{"type":"grant","user_id":"user-${user}","resource_uri":"/tenants/${user.slice(0, 3)}/docs/${String(j).padStart(8, '0')}","permissions":["doc.read"],"roles":${roles}}\n`;
     }
     yield encoder.encode(text);
   }
@@ -50,6 +52,9 @@ export async function runToolsBench(opts: { grants: number; workers: number }): 
   const url = `http://127.0.0.1:${server.ports.http_port}`;
   const headers = { authorization: `Bearer ${server.adminKey}`, 'content-type': 'application/json' };
   const pid = server.child.pid!;
+  server.child.stdout!.on('data', (d: Buffer) => {
+    for (const line of String(d).split('\n')) if (line.includes('"level":"error"')) console.error(`server: ${line.slice(0, 2000)}`);
+  });
   const rows: ToolsRow[] = [];
   try {
     const created = await (await fetch(`${url}/v1/organisations`, { method: 'POST', headers, body: JSON.stringify({ name: 'Bench', user_id: 'u' }) })).json();
