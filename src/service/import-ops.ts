@@ -19,7 +19,7 @@ const STAGE_LINES = 8000;
 const STAGE_BYTES = 512 * 1024;
 /** Staging commands in flight at once; past it the transport stops reading (backpressure) until one is durable. */
 const STAGES_IN_FLIGHT = 4;
-/** Staged chunks removed per discard command after the commit (each a short transaction). */
+/** Staged chunks removed per discard command when an import is given up (each a short transaction). */
 const DISCARD_BATCH = 64;
 /** Longest line accepted (a record is small; this bounds what one line may make the server hold). */
 export const MAX_IMPORT_LINE_BYTES = 1024 * 1024;
@@ -179,7 +179,7 @@ export class ImportSession {
     );
   }
 
-  /** Drops the staged lines a batch per command, after the answer (nothing waits for it). */
+  /** Drops the staged chunks a batch per command, in the background (nothing waits for it). */
   private discard(): void {
     if (!this.staged) return;
     const step = (): Promise<void> =>
