@@ -29,14 +29,15 @@ export interface ProjectExport {
 export async function exportProject(ctx: ServiceContext, caller: Caller, input: Input): Promise<ProjectExport> {
   const fields = projectFields(caller, input);
   const project = projectInScope(ctx, caller, fields);
-  const snapshot: ProjectSnapshot = ctx.reader.projectSnapshot(project.id);
+  const at = now();
+  const snapshot: ProjectSnapshot = ctx.reader.projectSnapshot(project.id, at);
   return {
     header: {
       type: 'header',
       format: EXPORT_FORMAT,
       project_name: project.name,
       revision: ctx.tokens.encode(snapshot.revision),
-      exported_at: new Date(now()).toISOString(),
+      exported_at: new Date(at).toISOString(),
     },
     headers: ctx.tokens.headers(snapshot.revision),
     next: (max) => snapshot.next(max),

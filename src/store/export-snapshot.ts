@@ -30,9 +30,13 @@ export class ProjectSnapshot {
   private readonly lines: Iterator<ExportLine>;
   private closed = false;
 
+  /**
+   * @param now the time windows are judged at (ms): entries whose window ended by then are left out.
+   */
   constructor(
     private readonly store: Store,
     private readonly projectId: string,
+    private readonly now: number,
   ) {
     this.txn = store.root.useReadTransaction();
     const last = store.dbs.changes.getKeys({ start: [projectId, Number.MAX_SAFE_INTEGER], end: [projectId, 0], reverse: true, limit: 1, transaction: this.txn });
@@ -101,6 +105,8 @@ export class ProjectSnapshot {
     for (const id of rec.p) add(id, 'p');
     for (const id of rec.r) add(id, 'r');
     for (const g of groups.values()) {
+      // an entry whose window has ended is no grant any more (the writer removes it within a second: SPEC §8)
+      if (g.window.expires_at !== undefined && Date.parse(g.window.expires_at) <= this.now) continue;
       const permissions = this.names(g.p, this.permNames);
       const roles = this.names(g.r, this.roleNames);
       if (permissions.length === 0 && roles.length === 0) continue;

@@ -33,8 +33,8 @@ export class StoreReader {
   }
 
   /** A consistent read snapshot of one project as export records (SPEC §9); close it when done. */
-  projectSnapshot(projectId: string): ProjectSnapshot {
-    return new ProjectSnapshot(this.store, projectId);
+  projectSnapshot(projectId: string, now: number): ProjectSnapshot {
+    return new ProjectSnapshot(this.store, projectId, now);
   }
 
   /** The store's id (revision tokens are tagged with it). */

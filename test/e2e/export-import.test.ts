@@ -247,6 +247,37 @@ describe('one entry on several lines', () => {
   });
 });
 
+describe('an ended window', () => {
+  let clocked: RunningServer;
+  beforeAll(async () => {
+    clocked = await startServer({ env: { PERMIO_TEST_CLOCK: '1' } });
+  });
+  afterAll(async () => {
+    await clocked?.stop();
+    clocked?.cleanup();
+  });
+
+  it('is no grant: an entry whose window ended is left out of the export', async () => {
+    const a = client(clocked.httpUrl, clocked.adminKey);
+    const { orgId } = await createOrg(a, 'Clocked');
+    const expires = new Date(Date.now() + 3_600_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const body = ndjson([
+      { type: 'permission', name: 'p' },
+      { type: 'grant', user_id: 'u', resource_uri: '/a', permissions: ['p'], expires_at: expires },
+      { type: 'grant', user_id: 'v', resource_uri: '/b', permissions: ['p'] },
+    ]);
+    const res = await fetch(`${clocked.httpUrl}/v1/organisations/${orgId}/projects/default:import`, { method: 'POST', headers: auth(clocked.adminKey), body });
+    expect(res.status).toBe(200);
+    const grants = async () => {
+      const text = await (await fetch(`${clocked.httpUrl}/v1/organisations/${orgId}/projects/default:export`, { headers: auth(clocked.adminKey) })).text();
+      return text.trimEnd().split('\n').map((l) => JSON.parse(l)).filter((l) => l.type === 'grant').map((l) => l.user_id);
+    };
+    expect(await grants()).toEqual(['u', 'v']);
+    expect((await a.post('/debug/clock?advance_ms=7200000')).status).toBe(200);
+    expect(await grants()).toEqual(['v']);
+  });
+});
+
 describe('bad lines (REST): each is a 400 with its physical line number, and nothing is applied', () => {
   let orgId: string;
   const header = { type: 'header', format: 'permio.export.v1', project_name: 'x', revision: 'r', exported_at: '2020-01-01T00:00:00Z' };
