@@ -1,6 +1,7 @@
 // `npm run bench`: the engine in-process, REST and gRPC under load, durable writes, cold start, scaling with workers,
 // cluster mode and the web console, each beside a baseline from the same run.
-// `--only=engine|rest|grpc|writes|cold|scaling|cluster|dashboard|query` runs one section (query: `--query-grants=N`);
+// `--only=engine|rest|grpc|writes|cold|scaling|cluster|dashboard|query|tools` runs one section (query: `--query-grants=N`;
+// `tools`: export and import of `--tools-grants=N` grants, default 1,000,000);
 // `--only=ab --against=DIR [--rounds=N]` compares this build's REST check with another build's (DIR: its `dist`);
 // `--only=watch --against=DIR [--rounds=N] [--writes=N]` adds sequential grant writes to that comparison, then
 // durable writes with 0 / 100 / 1,000 watchers and the delivery latency at 100 (`--watch-only` skips the A/B);
@@ -22,6 +23,7 @@ import { PROFILE_DIR } from './processes.js';
 import { runDashboardBench } from './dashboard.bench.js';
 import { runQueryBench } from './query.bench.js';
 import { int } from './table.js';
+import { formatToolsRows, runToolsBench } from './tools.bench.js';
 
 function arg(name: string, fallback: number): number {
   const a = process.argv.find((x) => x.startsWith(`--${name}=`));
@@ -158,6 +160,12 @@ async function main(): Promise<void> {
       '\n¹ autocannon reports whole milliseconds for the load rows; lag rows are measured per grant (a check loop on B after the 200 on A).' +
         '\n² the Permio processes measured (a single node; the three nodes and nats-server for cluster writes; the one node for cluster checks).\n',
     );
+  }
+  if (!only || only === 'tools') {
+    const grants = arg('tools-grants', 1_000_000);
+    console.log(`## Export and import of ${grants.toLocaleString('en-US')} grants (one server, ${load.workers} check workers, call log off)\n`);
+    console.log(formatToolsRows(await runToolsBench({ grants, workers: load.workers })));
+    console.log('');
   }
   if (!only || only === 'dashboard') {
     const d = await runDashboardBench(process.argv.find((a) => a.startsWith('--against='))?.slice(10));

@@ -47,6 +47,8 @@ export interface Config {
     readonly heartbeatMs: number;
     readonly maxBufferBytes: number;
   };
+  /** Largest import body (SPEC §9, PERMIO_IMPORT_MAX_MB): the one exception to the 1 MiB request limit. */
+  readonly importMaxBytes: number;
 }
 
 /** PEM files: the certificate (chain) and its private key. */
@@ -82,6 +84,7 @@ const DEFAULTS = {
   changelogRetention: 1_000_000, // SPEC §7
   watchHeartbeatS: 10, // SPEC §7
   watchMaxBufferMb: 16, // SPEC §7
+  importMaxMb: 4096, // SPEC §9
 };
 
 function readNumber(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
@@ -177,6 +180,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       heartbeatMs: Math.round(readNumber(env, 'PERMIO_WATCH_HEARTBEAT_S', DEFAULTS.watchHeartbeatS, 0.01, 86_400) * 1000),
       maxBufferBytes: Math.floor(readNumber(env, 'PERMIO_WATCH_MAX_BUFFER_MB', DEFAULTS.watchMaxBufferMb, 0.001, 65_536) * 1024 * 1024),
     }),
+    importMaxBytes: Math.floor(readNumber(env, 'PERMIO_IMPORT_MAX_MB', DEFAULTS.importMaxMb, 0.001, 1_048_576) * 1024 * 1024),
     checkCacheChars: Math.floor(readNumber(env, 'PERMIO_CHECK_CACHE_MB', DEFAULTS.checkCacheMb, 0, 65_536) * 1024 * 1024),
     callLog: Object.freeze({
       enabled: env.PERMIO_CALL_LOG !== '0',

@@ -1,7 +1,7 @@
 // The OpenAPI 3 document of the REST API, generated from the operation table (checked against the protos'
 // google.api.http rules) and the protos' messages and comments, and its Redoc page.
 import { createRequire } from 'node:module';
-import type protobuf from 'protobufjs';
+import protobuf from 'protobufjs';
 import { protoRoot, PROTO_PACKAGE } from './grpc/proto.js';
 import {
   componentName,
@@ -102,6 +102,9 @@ const STREAM_NOTES: Readonly<Record<RestFraming, string>> = {
   websocket: ' Served as a WebSocket at this path: the first text message is the request, each server message one response.',
 };
 
+/** Fields of a client stream's messages that say where a record came from, not what the call asks (not query parameters). */
+const STREAM_POSITION_FIELDS: ReadonlySet<string> = new Set(['line']);
+
 const MiB = 1024 * 1024;
 const sizeOf = (bytes: number) => (bytes % MiB === 0 ? `${bytes / MiB} MiB` : `${bytes} bytes`);
 
@@ -115,10 +118,12 @@ function operation(route: Operation, method: protobuf.Method): Schema {
     const { description, ...schema } = fieldSchema(f);
     return { name: f.name, in: where, required: where === 'path', ...(description ? { description } : {}), schema };
   };
-  const parameters = [
-    ...fields.filter((f) => inPath.has(f.name)).map((f) => param(f, 'path')),
-    ...(route.body === '' ? fields.filter((f) => !inPath.has(f.name)).map((f) => param(f, 'query')) : []),
-  ];
+  // a client stream (ImportProject): the body is its records, one a line; its scalar fields (mode) travel in the query
+  const streamed = route.kind === 'client-streaming' ? fields.find((f) => f.resolvedType instanceof protobuf.Type) : undefined;
+  const inQuery = (f: protobuf.Field) =>
+    !inPath.has(f.name) && (route.body === '' || (streamed !== undefined && f !== streamed && !STREAM_POSITION_FIELDS.has(f.name)));
+  const parameters = [...fields.filter((f) => inPath.has(f.name)).map((f) => param(f, 'path')), ...fields.filter(inQuery).map((f) => param(f, 'query'))];
+  const bodySchema = streamed !== undefined ? messageRef(streamed.resolvedType as protobuf.Type) : messageSchema(request, { omit: inPath });
   const errors = Object.keys(ERRORS)
     .map(Number)
     .filter((s) => answers(route, s));
@@ -133,7 +138,7 @@ function operation(route: Operation, method: protobuf.Method): Schema {
     ...(description !== undefined || note !== '' ? { description: `${description ?? ''}${note}`.trim() } : {}),
     ...(parameters.length > 0 ? { parameters } : {}),
     ...(route.body === '*'
-      ? { requestBody: { required: true, content: { [requestType]: { schema: messageSchema(request, { omit: inPath }) } } } }
+      ? { requestBody: { required: true, content: { [requestType]: { schema: bodySchema } } } }
       : {}),
     responses: {
       200: {
@@ -144,7 +149,9 @@ function operation(route: Operation, method: protobuf.Method): Schema {
       ...Object.fromEntries(
         errors.map((s) => [
           s,
-          s === 413 ? { ...errorResponse(413), description: `The body is larger than ${sizeOf(route.bodyLimit)}.` } : { $ref: `#/components/responses/E${s}` },
+          s === 413
+            ? { ...errorResponse(413), description: streamed ? 'The body is larger than PERMIO_IMPORT_MAX_MB (default 4096 MiB).' : `The body is larger than ${sizeOf(route.bodyLimit)}.` }
+            : { $ref: `#/components/responses/E${s}` },
         ]),
       ),
     },

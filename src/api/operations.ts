@@ -28,7 +28,10 @@ export interface RouteSpec {
 export interface Operation extends RouteSpec {
   readonly kind: OperationKind;
   readonly rest: RestFraming;
-  /** Largest request in bytes (REST body, gRPC message; a client stream in total): 413 / RESOURCE_EXHAUSTED past it. */
+  /**
+   * Largest request in bytes (REST body, gRPC message): 413 / RESOURCE_EXHAUSTED past it. A client stream's messages
+   * are bounded one by one here; the stream's total by the service (ImportProject: PERMIO_IMPORT_MAX_MB).
+   */
   readonly bodyLimit: number;
   /** The service answers with the response as JSON text (REST sends it as is; gRPC encodes each distinct text once). */
   readonly preEncoded: boolean;
@@ -88,6 +91,8 @@ export const OPERATIONS: readonly Operation[] = Object.freeze([
   op(O, 'CreateInvitation', 'POST', `${ORG}/invitations`, '*'),
   op(O, 'AcceptInvitation', 'POST', '/v1/invitations/{token}:accept', '*'),
   op(O, 'ListApiLogs', 'GET', `${ORG}/logs`, ''),
+  op(O, 'ExportProject', 'GET', `${ORG}/projects/{project_name}:export`, '', { kind: 'server-streaming', rest: 'ndjson' }),
+  op(O, 'ImportProject', 'POST', `${ORG}/projects/{project_name}:import`, '*', { kind: 'client-streaming', rest: 'ndjson' }),
 ]);
 
 /** Each operation's row by RPC name. */

@@ -2,6 +2,8 @@
 import type { Caller } from '../service/caller.js';
 import type { CallRecord, CallScope } from '../service/call-log.js';
 import type { Subscription, WatchSink } from '../service/watch-hub.js';
+import type { ProjectExport } from '../service/export-ops.js';
+import type { ImportSession } from '../service/import-ops.js';
 
 export interface ServiceLike {
   /** Throws PermioError 401 for missing/malformed/unknown/invalidated keys; `authorization` is the raw value, e.g. "Bearer perms_api_…". */
@@ -24,6 +26,12 @@ export interface ServiceLike {
    * may omit it, and the transports then refuse Watch).
    */
   watch?(caller: Caller, input: Record<string, unknown>, sink: WatchSink): Promise<Subscription>;
+  /** Opens an export (SPEC §9): scope checked, then a snapshot to pull records from (optional: test doubles may omit it). */
+  exportProject?(caller: Caller, input: Record<string, unknown>): Promise<ProjectExport>;
+  /** Opens an import (SPEC §9): scope checked, then a session to feed lines to (optional, as `exportProject`). */
+  importProject?(caller: Caller, input: Record<string, unknown>): Promise<ImportSession>;
+  /** The largest import body or stream in bytes (PERMIO_IMPORT_MAX_MB). */
+  readonly importMaxBytes?: number;
   /** Records an answered call in the API call log (optional: test doubles may omit it). */
   recordCall?(call: CallRecord): void;
 }

@@ -248,6 +248,6 @@ export class Permio {
     const prepared = await this.prepare('ImportProject', request as Message);
     const answer = await transport.clientStream('ImportProject', prepared, records);
     this.consistency.observe('ImportProject', answer.revision);
-    return answer.body as ResponseOf<'ImportProject'>;
+    return answer.body as unknown as ResponseOf<'ImportProject'>;
   }
 }

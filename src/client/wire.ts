@@ -350,6 +350,58 @@ export interface ListApiLogsResponse {
   total_items: number;
 }
 
+export interface ExportProjectRequest {
+  /** The organisation id, `org_…`. */
+  organisation_id?: string;
+  /** The project to export. */
+  project_name?: string;
+}
+
+/** One line of the export format; `type` says which fields it has:
+ * `header` (format, project_name, revision, exported_at), `permission` (name, description),
+ * `role` (name, description, permissions: names), `grant` (user_id, resource_uri, permissions and roles: names,
+ * starts_at and expires_at when the entries have a window). */
+export interface ExportProjectRecord {
+  type?: string;
+  format?: string;
+  project_name?: string;
+  revision?: string;
+  exported_at?: string;
+  name?: string;
+  description?: string;
+  permissions?: string[];
+  user_id?: string;
+  resource_uri?: string;
+  roles?: string[];
+  starts_at?: string;
+  expires_at?: string;
+}
+
+/** One message of the ImportProject stream: the request fields (in the first message), then one record each. */
+export interface ImportProjectRequest {
+  /** The organisation id, `org_…`. */
+  organisation_id?: string;
+  /** The project to load into. */
+  project_name?: string;
+  /** `merge` (default) or `replace`. */
+  mode?: string;
+  /** One record of the export format. */
+  record?: ExportProjectRecord;
+  /** The record's physical line in the file it came from (1-based); 0: its position in the stream. */
+  line?: number;
+}
+
+/** How many lines of each type were imported. */
+export interface ImportCounts {
+  permissions: number;
+  roles: number;
+  grants: number;
+}
+
+export interface ImportProjectResponse {
+  imported: ImportCounts;
+}
+
 /** A named permission of a project, e.g. `document.read`. */
 export interface Permission {
   /** The permission id, `perm_…`; never reused. */
@@ -842,6 +894,8 @@ export interface Rpcs {
   CreateInvitation: { request: CreateInvitationRequest; response: CreateInvitationResponse };
   AcceptInvitation: { request: AcceptInvitationRequest; response: AcceptInvitationResponse };
   ListApiLogs: { request: ListApiLogsRequest; response: ListApiLogsResponse };
+  ExportProject: { request: ExportProjectRequest; response: ExportProjectRecord };
+  ImportProject: { request: ImportProjectRequest; response: ImportProjectResponse };
   CreatePermission: { request: CreatePermissionRequest; response: Permission };
   ListPermissions: { request: ListPermissionsRequest; response: ListPermissionsResponse };
   GetPermission: { request: GetPermissionRequest; response: Permission };
@@ -914,6 +968,8 @@ export const RPCS: { readonly [R in RpcName]: RpcSpec } = {
   CreateInvitation: { service: "OrganisationService", clientStream: false, serverStream: false, http: ["POST", "/v1/organisations/{organisation_id}/invitations", "*"], fields: ["organisation_id", "email"] },
   AcceptInvitation: { service: "OrganisationService", clientStream: false, serverStream: false, http: ["POST", "/v1/invitations/{token}:accept", "*"], fields: ["token", "user_id"] },
   ListApiLogs: { service: "OrganisationService", clientStream: false, serverStream: false, http: ["GET", "/v1/organisations/{organisation_id}/logs", ""], fields: ["organisation_id", "page_size", "page_token", "start_time", "end_time", "status", "key_id", "route"], items: "logs" },
+  ExportProject: { service: "OrganisationService", clientStream: false, serverStream: true, http: ["GET", "/v1/organisations/{organisation_id}/projects/{project_name}:export", ""], fields: ["organisation_id", "project_name"] },
+  ImportProject: { service: "OrganisationService", clientStream: true, serverStream: false, http: ["POST", "/v1/organisations/{organisation_id}/projects/{project_name}:import", "*"], fields: ["organisation_id", "project_name", "mode", "record", "line"] },
   CreatePermission: { service: "PermissionsService", clientStream: false, serverStream: false, http: ["POST", "/v1/permissions", "*"], fields: ["organisation_id", "project_name", "name", "description"] },
   ListPermissions: { service: "PermissionsService", clientStream: false, serverStream: false, http: ["GET", "/v1/permissions", ""], fields: ["organisation_id", "project_name", "page_size", "page_token"], items: "permissions" },
   GetPermission: { service: "PermissionsService", clientStream: false, serverStream: false, http: ["GET", "/v1/permissions/{permission_id}", ""], fields: ["organisation_id", "project_name", "permission_id"] },

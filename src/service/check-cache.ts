@@ -55,8 +55,8 @@ export class CheckCache {
   /** A committed change (a change feed listener): the cached answers it may change are never read again. */
   invalidate(change: Change): void {
     const projectId = change.project_id;
-    if (projectId === undefined || change.events.length === 0) return; // nothing a check sees changed
-    if (!onlyGrantEvents(change)) {
+    if (projectId === undefined || (change.events.length === 0 && change.elided_events === undefined)) return; // nothing a check sees changed
+    if (change.elided_events !== undefined || !onlyGrantEvents(change)) {
       this.versions.set(projectId, (this.versions.get(projectId) ?? 0) + 1);
       return;
     }

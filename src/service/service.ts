@@ -13,6 +13,8 @@ import * as lookups from './lookup-ops.js';
 import { listApiLogs } from './log-ops.js';
 import type { CallLog, CallRecord, CallScope } from './call-log.js';
 import { watch } from './watch.js';
+import { exportProject, type ProjectExport } from './export-ops.js';
+import { importProject, type ImportSession } from './import-ops.js';
 import type { Subscription, WatchHub, WatchSink } from './watch-hub.js';
 
 /** Resolves to the response body (JSON text for pre-encoded operations, e.g. Check) or an `Answer` with headers. */
@@ -113,6 +115,21 @@ export class PermioService {
   watch(caller: Caller, input: Input, sink: WatchSink): Promise<Subscription> {
     const op = (ctx: ServiceContext, c: Caller, i: Input) => watch(ctx, this.watchHub, c, i, sink);
     return this.ctx.config.cluster ? this.invokeInCluster(this.ctx, op, caller, input) : op(this.ctx, caller, input);
+  }
+
+  /** Opens an export of a project (SPEC §9): its header and a read snapshot the transport pulls records from. */
+  exportProject(caller: Caller, input: Input): Promise<ProjectExport> {
+    return this.ctx.config.cluster ? this.invokeInCluster(this.ctx, exportProject, caller, input) : exportProject(this.ctx, caller, input);
+  }
+
+  /** Opens an import into a project (SPEC §9): a session the transport feeds the body's lines to. */
+  importProject(caller: Caller, input: Input): Promise<ImportSession> {
+    return this.ctx.config.cluster ? this.invokeInCluster(this.ctx, importProject, caller, input) : importProject(this.ctx, caller, input);
+  }
+
+  /** PERMIO_IMPORT_MAX_MB in bytes: the largest import body (REST) or stream (gRPC). */
+  get importMaxBytes(): number {
+    return this.ctx.config.importMaxBytes;
   }
 
   /**

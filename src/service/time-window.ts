@@ -49,5 +49,5 @@ function optionalTime(input: Input, field: string): { text: string; ms: number }
   if (typeof v !== 'string') throw Errors.invalidField(field, 'must be an RFC 3339 time string');
   const ms = parseRfc3339(v);
   if (!Number.isFinite(ms)) throw Errors.invalidField(field, `must be an RFC 3339 time, e.g. 2030-01-01T00:00:00Z (got '${v.slice(0, 64)}')`);
-  return { text: CANONICAL_UTC.test(v) ? v : new Date(ms).toISOString(), ms };
+  return { text: CANONICAL_UTC.test(v) ? v : new Date(ms).toISOString().replace('.000Z', 'Z'), ms };
 }

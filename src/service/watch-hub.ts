@@ -163,10 +163,12 @@ export class WatchHub {
    * The change-feed listener (main.ts): queues each change's matching events to the live subscriptions of its project.
    * Only queues — the sockets are written once per event-loop turn (`flush`), after the write was answered.
    */
-  publish(change: Change): void {
-    if (change.project_id === undefined || change.events.length === 0) return;
-    const project = this.projects.get(change.project_id);
+  publish(full: Change): void {
+    if (full.project_id === undefined || (full.events.length === 0 && full.elided_events === undefined)) return;
+    const project = this.projects.get(full.project_id);
     if (project === undefined) return;
+    // a change too large to carry (a large import) is read back from the change log, only when someone watches
+    const change = full.elided_events === undefined ? full : (this.o.changeLog.projectChanges(full.project_id, full.revision - 1, 1)[0] ?? full);
     const ends = endsProject(change.events);
     const token = this.o.tokens.encode(change.revision);
     for (const group of project.groups.values()) {
@@ -180,7 +182,7 @@ export class WatchHub {
         this.queue(sub, message);
       }
     }
-    if (ends) this.projects.delete(change.project_id);
+    if (ends) this.projects.delete(full.project_id);
   }
 
   /** Ends every subscription with 503 (shutdown: clients resume on another start or node). */

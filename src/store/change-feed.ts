@@ -65,7 +65,16 @@ export interface Change {
   readonly organisation_updated?: string;
   /** API keys were invalidated (directly, or by deleting their project). */
   readonly keys_invalidated?: true;
+  /**
+   * Set instead of `events` (then `[]`) when the write made more events than are worth carrying between threads (a
+   * large import): how many there are. They are in the change log; whoever needs them reads them there, and the
+   * project's indexes and caches are rebuilt from the committed state.
+   */
+  readonly elided_events?: number;
 }
+
+/** Events past this many travel through the change log only ({@link Change.elided_events}). */
+export const MAX_CARRIED_EVENTS = 10_000;
 
 /** Whether every event of the change is about grants (so only their principals' answers can change). */
 export function onlyGrantEvents(change: Change): boolean {

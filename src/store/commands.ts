@@ -27,7 +27,28 @@ export type CommandBody =
   | ({ op: 'grant' } & GrantFields & ProjectRef)
   | ({ op: 'revoke' } & GrantFields & ProjectRef)
   /** Removes the project's entries whose window ended by the command's time (the expiry sweep, SPEC §8). */
-  | { op: 'expireGrants'; project_id: string };
+  | { op: 'expireGrants'; project_id: string }
+  | ({ op: 'importStage'; import_id: string; chunk: number; lines: ImportLine[] } & ProjectRef)
+  | ({ op: 'importCommit'; import_id: string; mode: ImportMode } & ProjectRef)
+  | { op: 'importDiscard'; import_id: string; limit: number };
+
+/** SPEC §9: `merge` adds the file to the project, `replace` makes the project exactly the file. */
+export type ImportMode = 'merge' | 'replace';
+
+/** One validated line of an import file, with its physical line number; names, not ids (resolved at commit). */
+export type ImportLine =
+  | { line: number; type: 'permission'; name: string; description?: string }
+  | { line: number; type: 'role'; name: string; description?: string; permissions: string[] }
+  | {
+      line: number;
+      type: 'grant';
+      user_id: string;
+      resource_uri: string;
+      permissions: string[];
+      roles: string[];
+      starts_at?: string;
+      expires_at?: string;
+    };
 
 /** A grant or revoke: permission and role references (ids or names) on one principal and URI. */
 export interface GrantFields {

@@ -29,6 +29,8 @@
 // changes       [projectId, revision]             {committed_at, events}: the change log, a project's changes in order
 // changeOrder   revision (a number)               [projectId, committed ms]: every stored change in revision order
 //                                                 (retention trims from its start; meta 'changesTrimmedThrough')
+// importJobs    [importId]                        ImportJobRecord: an import being staged (SPEC §9)
+// importStaging [importId, chunk]                 ImportLine[]: a chunk of validated lines, chunks numbered in file order
 //
 // Only changes with events are stored (a no-op write has a revision but no entry). The writer puts both entries in
 // the write's own transaction; the trim removes both, oldest first.
@@ -54,6 +56,8 @@ export const DB_NAMES = [
   'apiLogFacets',
   'grantSubjects',
   'grantExpiry',
+  'importJobs',
+  'importStaging',
 ] as const;
 
 export type DbName = (typeof DB_NAMES)[number];
@@ -110,6 +114,8 @@ export const keyOf = {
   /** A plain number: lmdb-js hands one-element array keys back as their element. */
   changeOrder: (revision: number): number => revision,
   apiLogFacets: (orgId: string, seq: number): Key => [orgId, seq],
+  importJob: (importId: string): Key => [importId],
+  stagedChunk: (importId: string, chunk: number): Key => [importId, chunk],
 };
 
 /** Every record of one scope: one contiguous range. */
@@ -138,6 +144,8 @@ export const rangeOf = {
   changesAfter: (projectId: string, after: number): KeyRange => ({ start: [projectId, after + 1], end: [projectId, KEY_END] }),
   /** apiLogs or apiLogFacets of an organisation from sequence number `from` on. */
   apiLogsFrom: (orgId: string, from: number): KeyRange => ({ start: [orgId, from], end: [orgId, Number.MAX_SAFE_INTEGER] }),
+  /** Every staged chunk of an import, in file order. */
+  staged: (importId: string): KeyRange => prefixRange([importId]),
 };
 
 /** The sequence number of an `apiLogs` or `apiLogFacets` key. */

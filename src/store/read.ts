@@ -1,6 +1,7 @@
 // Read-only queries for the main thread (lists, gets, key lookup). Never writes.
 import type { Store } from './env.js';
 import { CallLogColumns, type LogPage, type LogQuery } from './call-log-columns.js';
+import { ProjectSnapshot } from './export-snapshot.js';
 import { keyOf, META, partsOfExpiryKey, rangeOf, seqOfGrantOrderKey, uriOfGrantKey, userOfSubjectKey, type Key } from './keys.js';
 import type {
   ApiKeyRecord,
@@ -29,6 +30,11 @@ export class StoreReader {
   /** The revision of the last applied command, as committed. */
   revision(): number {
     return (this.db.meta.get(META.revision) as number | undefined) ?? 0;
+  }
+
+  /** A consistent read snapshot of one project as export records (SPEC §9); close it when done. */
+  projectSnapshot(projectId: string, now: number): ProjectSnapshot {
+    return new ProjectSnapshot(this.store, projectId, now);
   }
 
   /** The store's id (revision tokens are tagged with it). */

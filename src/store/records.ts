@@ -72,6 +72,12 @@ export interface EntryWindow {
   e?: string;
 }
 
+/** An import being staged (SPEC §9): its project, and when a command last touched it (stale ones are purged). */
+export interface ImportJobRecord {
+  project_id: string;
+  touched: number;
+}
+
 /** One external API call, recorded asynchronously (secrets redacted, bodies truncated). */
 export interface ApiLogRecord {
   id: string;

@@ -4,7 +4,7 @@
 import crypto from 'node:crypto';
 import { PermioError, type WireError } from '../errors.js';
 import { log } from '../log.js';
-import type { Change } from './change-feed.js';
+import { MAX_CARRIED_EVENTS, type Change } from './change-feed.js';
 import { appendChange } from './change-log.js';
 import type { Op, WriteCommand } from './commands.js';
 import type { Store } from './env.js';
@@ -13,6 +13,7 @@ import { createApiKey, invalidateApiKey } from './apply/api-keys.js';
 import { appendLogs, logCall, trimCallLogs } from './apply/call-log.js';
 import { ensureLogFacets } from './call-log-facets.js';
 import { ensureGrantIndexes, expireGrants, grant, revoke } from './apply/grants.js';
+import { importCommit, importDiscard, importStage } from './apply/import.js';
 import {
   acceptInvitation,
   addUser,
@@ -55,6 +56,9 @@ const HANDLERS: { readonly [K in Op]: Handler<K> } = {
   grant,
   revoke,
   expireGrants,
+  importStage,
+  importCommit,
+  importDiscard,
 };
 
 const STORE_ID_BYTES = 16;
@@ -174,7 +178,7 @@ export class StoreWriter {
         logCall(tx, cmd, { value }); // the call's entry commits with the write: a crash loses neither or both
         const change = tx.change(revision);
         appendChange(this.store.dbs, change); // in the write's own transaction: the log holds exactly what was acknowledged
-        results.push({ ok: true, value, change });
+        results.push({ ok: true, value, change: change.events.length > MAX_CARRIED_EVENTS ? { ...change, events: [], elided_events: change.events.length } : change });
       } catch (err) {
         if (!(err instanceof PermioError)) throw err; // the transaction is aborted: `commit` rolls the state back
         logCall(tx, cmd, { error: err });

@@ -2,7 +2,7 @@
 // lands on the same thread, and ops queued in one event-loop turn travel as one message.
 import { Piscina, move } from 'piscina';
 import { Errors, fromWire } from '../errors.js';
-import type { Change } from '../store/change-feed.js';
+import type { Change, WatchEvent } from '../store/change-feed.js';
 import { packForTransfer, unpack } from './thread-codec.js';
 import { log } from '../log.js';
 import { OP_APPLY, OP_CHECK, OP_CRASH, OP_RESET, type CheckWorkerData, type OpResult, type TimedAnswer, type WorkerOp } from './check-protocol.js';
@@ -16,6 +16,9 @@ interface Shard {
   /** A flush is scheduled for this event-loop turn. */
   scheduled: boolean;
 }
+
+/** Applied by a check worker, PROJECT_DELETED drops the project's index; the next check loads it from LMDB. */
+const RELOAD_PROJECT: readonly WatchEvent[] = Object.freeze([{ type: 'PROJECT_DELETED' }]);
 
 export class CheckPool {
   private readonly shards: Shard[];
@@ -65,8 +68,10 @@ export class CheckPool {
   /** Queues a committed change's events to the owning worker (a change feed listener); every check enqueued after this sees it. */
   applyChange(change: Change): void {
     const projectId = change.project_id;
-    if (projectId === undefined || change.events.length === 0) return;
-    void this.enqueue(this.shardOf(projectId), [OP_APPLY, projectId, change.events]).catch(() => {
+    if (projectId === undefined || (change.events.length === 0 && change.elided_events === undefined)) return;
+    // too many events to replay (a large import): the worker drops the project's index and loads what is committed
+    const events = change.elided_events === undefined ? change.events : RELOAD_PROJECT;
+    void this.enqueue(this.shardOf(projectId), [OP_APPLY, projectId, events]).catch(() => {
       // The worker died: its replacement loads the committed state from LMDB.
     });
   }

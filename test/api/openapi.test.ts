@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { buildOpenApi, docsHtml, DOCS_SCRIPT_PATH, OPENAPI_PATH } from '../../src/api/openapi.js';
-import { ROUTES } from '../../src/api/operations.js';
+import { OPERATION_BY_RPC, ROUTES } from '../../src/api/operations.js';
 
 const doc = buildOpenApi() as any;
 
@@ -34,13 +34,19 @@ describe('buildOpenApi', () => {
     const params = [...route.path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]);
     const inPath = (op.parameters ?? []).filter((p: any) => p.in === 'path').map((p: any) => p.name);
     expect(inPath).toEqual(params);
-    if (route.body === '*') {
+    const streamed = OPERATION_BY_RPC.get(route.rpc)!.kind;
+    if (streamed === 'client-streaming') {
+      // ImportProject: the body is NDJSON records, `mode` a query parameter
+      expect(op.requestBody.content['application/x-ndjson'].schema.$ref).toMatch(/ExportProjectRecord$/);
+      expect((op.parameters ?? []).filter((p: any) => p.in === 'query').map((p: any) => p.name)).toEqual(['mode']);
+    } else if (route.body === '*') {
       expect(op.requestBody.content['application/json'].schema.type).toBe('object');
       expect((op.parameters ?? []).some((p: any) => p.in === 'query')).toBe(false);
     } else {
       expect(op.requestBody).toBeUndefined();
     }
-    expect(op.responses[200].content['application/json'].schema).toBeDefined();
+    const responseType = streamed === 'server-streaming' && route.rpc !== 'Watch' ? 'application/x-ndjson' : 'application/json';
+    expect(op.responses[200].content[responseType].schema).toBeDefined();
     expect(op.responses[401]).toEqual({ $ref: '#/components/responses/E401' });
   });
 

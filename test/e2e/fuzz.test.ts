@@ -464,6 +464,15 @@ function plausible(name: string, kind: FieldKind): fc.Arbitrary<unknown> {
     route: fc.constantFrom('POST /v1/check', '/permio.v1.PermissionsService/Check'),
     update_mask: fc.constantFrom({ paths: ['permissions'] }, { paths: [] }, { paths: ['name', 'nope'] }),
     consistency: fc.constantFrom({}, { fully_consistent: true }, { at_least_revision: '1_aaaaaaaa' }, { at_least_revision: 'no token!' }),
+    mode: fc.constantFrom('merge', 'replace', 'x'),
+    record: fc.constantFrom(
+      { type: 'permission', name: 'fz.imported' },
+      { type: 'grant', user_id: 'fuzz-user', resource_uri: '/a', permissions: ['fz.read'] },
+      { type: 'grant', user_id: 'fuzz-user', resource_uri: '/a/../b', permissions: ['fz.read'] },
+      { type: 'nope' },
+      {},
+    ),
+    line: fc.constantFrom(1, 2, 0),
   };
   return byName[name] ?? (kind === 'string[]' ? fc.constant(['x']) : kind === 'int' ? fc.constant(1) : fc.constant('x'));
 }
@@ -1110,7 +1119,14 @@ function grpcCall(rpc: string, request: object, metadata: [string, string][]): P
   const method = grpcClientFor(rpc)[rpc];
   const options = { deadline: Date.now() + REQUEST_TIMEOUT_MS };
   return new Promise((resolve) => {
-    if (!method.responseStream) return method.call(grpcClientFor(rpc), request, md, options, (err: grpc.ServiceError | null, response: unknown) => resolve(answer(err, response)));
+    const answered = (err: grpc.ServiceError | null, response: unknown) => resolve(answer(err, response));
+    if (method.requestStream) {
+      // a client stream (ImportProject): the request is its one message
+      const call = method.call(grpcClientFor(rpc), md, options, answered) as grpc.ClientWritableStream<object>;
+      call.write(request);
+      return void call.end();
+    }
+    if (!method.responseStream) return method.call(grpcClientFor(rpc), request, md, options, answered);
     // a server stream (Watch): its first message is the answer (then it is cancelled), or its error status
     const call = method.call(grpcClientFor(rpc), request, md, options) as grpc.ClientReadableStream<unknown>;
     call.once('data', (response) => {

@@ -251,7 +251,7 @@ describe.each(TRANSPORTS)('over %s', (transport) => {
       // an offset is accepted and stored in UTC
       await grant(u, '/ok', { permissions: ['doc.read'], expires_at: '2099-01-01T02:00:00+02:00' });
       expect(ok(await api.get(`/v1/grants?project_name=default&user_id=${u}`)).grants[0].windows).toEqual([
-        { permission_id: ids['doc.read'], expires_at: '2099-01-01T00:00:00.000Z' },
+        { permission_id: ids['doc.read'], expires_at: '2099-01-01T00:00:00Z' },
       ]);
     });
   });

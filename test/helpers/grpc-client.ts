@@ -78,9 +78,15 @@ export function grpcClient(address: string, key?: string, credentials: grpc.Chan
         s.on('status', (st: grpc.StatusObject) => st.code === grpc.status.OK && resolve({ code: st.code, message: '', body: null as T, metadata: initial, trailers: st.metadata }));
         return;
       }
-      const c = client[rpc](request, metadata, callOptions, (err: grpc.ServiceError | null, response: T) => {
+      const answered = (err: grpc.ServiceError | null, response: T) => {
         result = err === null ? { code: grpc.status.OK, message: '', body: response, metadata: initial } : failed(err);
-      });
+      };
+      // a client stream (ImportProject): the request is its one message
+      const c = client[rpc].requestStream ? client[rpc](metadata, callOptions, answered) : client[rpc](request, metadata, callOptions, answered);
+      if (client[rpc].requestStream) {
+        c.write(request);
+        c.end();
+      }
       c.on('metadata', (m: grpc.Metadata) => (initial = m));
       c.on('status', (s: grpc.StatusObject) => resolve({ ...result, trailers: s.metadata })); // emitted after the callback
     });

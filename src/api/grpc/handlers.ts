@@ -16,6 +16,7 @@ import { boundedDeserializer, RefusedRequest, toServiceInput, virtualFields } fr
 import { wireGuard } from './wire-guard.js';
 import { toServiceError } from './status.js';
 import { watchHandler } from './watch-stream.js';
+import { exportHandler, importHandler, MESSAGE_BYTES } from './project-streams.js';
 
 /** Called with the cause of every INTERNAL answer (the client only sees "Internal error"). */
 export type InternalErrorLog = (rpc: string, cause: unknown) => void;
@@ -26,12 +27,24 @@ type AnyMethod = MethodDefinition<object, object>;
 type HandlerFactory = (operation: Operation, method: AnyMethod, service: ServiceLike, logInternal: InternalErrorLog) => UntypedHandleCall;
 
 /** The handler of each kind of RPC; a row of a kind without one fails at startup. */
-const HANDLERS: { readonly [K in OperationKind]?: HandlerFactory } = { unary: unaryHandler, 'server-streaming': serverStreamHandler };
+const HANDLERS: { readonly [K in OperationKind]?: HandlerFactory } = {
+  unary: unaryHandler,
+  'server-streaming': serverStreamHandler,
+  'client-streaming': clientStreamHandler,
+};
 
 /** Server streams, by RPC. */
 function serverStreamHandler(operation: Operation, method: AnyMethod, service: ServiceLike, logInternal: InternalErrorLog): UntypedHandleCall {
-  if (operation.rpc !== 'Watch') throw new Error(`gRPC: no handler for the server stream ${operation.rpc}`);
-  return watchHandler(operation, method, service, { authorization, authenticate: (a) => authenticate(service, a) }, logInternal);
+  const auth = { authorization, authenticate: (a: string | undefined) => authenticate(service, a) };
+  if (operation.rpc === 'Watch') return watchHandler(operation, method, service, auth, logInternal);
+  if (operation.rpc === 'ExportProject') return exportHandler(operation, method, service, auth, logInternal);
+  throw new Error(`gRPC: no handler for the server stream ${operation.rpc}`);
+}
+
+/** Client streams, by RPC. */
+function clientStreamHandler(operation: Operation, method: AnyMethod, service: ServiceLike, logInternal: InternalErrorLog): UntypedHandleCall {
+  if (operation.rpc !== 'ImportProject') throw new Error(`gRPC: no handler for the client stream ${operation.rpc}`);
+  return importHandler(operation, method, service, { authorization, authenticate: (a) => authenticate(service, a) }, logInternal);
 }
 
 /** `rpc`'s operation-table row, whose kind must be what the proto says (stream flags). */
@@ -52,14 +65,26 @@ export function boundedDefinition(definition: ServiceDefinition): ServiceDefinit
   for (const [rpc, method] of Object.entries(definition)) {
     const operation = operationOf(rpc, method);
     const requestType = protoRoot().lookupService(`${PROTO_PACKAGE}.${operation.service}`).methods[rpc]!.resolvedRequestType!;
+    const deserialize = boundedDeserializer(method.requestDeserialize, operation.bodyLimit, wireGuard(requestType), rpc);
     bounded[rpc] = {
       ...method,
-      requestDeserialize: boundedDeserializer(method.requestDeserialize, operation.bodyLimit, wireGuard(requestType), rpc),
+      requestDeserialize: operation.kind === 'client-streaming' ? sized(deserialize) : deserialize,
       // pre-encoded answers and stream messages (each encoded once for every stream that gets it) pass through
       ...(operation.preEncoded || operation.kind === 'server-streaming' ? { responseSerialize: passEncoded(method.responseSerialize) } : {}),
     };
   }
   return bounded;
+}
+
+/** A client stream's messages carry their encoded size, so the handler can bound the stream's total. */
+function sized<T>(deserialize: (bytes: Buffer) => T): (bytes: Buffer) => T {
+  return (bytes) => {
+    const message = deserialize(bytes);
+    if (typeof message === 'object' && message !== null && !(message instanceof RefusedRequest)) {
+      Object.defineProperty(message, MESSAGE_BYTES, { value: bytes.length, enumerable: false });
+    }
+    return message;
+  };
 }
 
 /** The grpc-js implementation of every RPC of `definition`, each forwarding to the service. */

@@ -12,6 +12,7 @@ import type { ServiceLike } from '../service-port.js';
 import { drainBody, parseJsonObject, readBody } from './body.js';
 import { JsonGuard } from './json-guard.js';
 import { localRoutes, type LocalRoute, type LocalRouteOptions } from './local-routes.js';
+import { serveExport, serveImport } from './ndjson-routes.js';
 import { errorBody, send, sendError, sendJson, type ResponseState } from './reply.js';
 import { Router } from './router.js';
 import type { TlsMaterial } from '../tls.js';
@@ -50,7 +51,7 @@ interface RestRoute {
 }
 
 /** The (kind, framing) pairs this front end serves; a row of another pair fails at startup, not at its first call. */
-const SERVED = new Set(['unary/json', 'server-streaming/websocket']);
+const SERVED = new Set(['unary/json', 'server-streaming/websocket', 'server-streaming/ndjson', 'client-streaming/ndjson']);
 
 /** Routes with a secret path parameter (an invitation token) are logged by their template, never the path sent. */
 const SECRET_IN_PATH: ReadonlySet<Operation> = new Set(OPERATIONS.filter((o) => o.path.includes('{token}')));
@@ -94,6 +95,8 @@ interface Exchange extends ResponseState {
   rateHeaders: Readonly<Record<string, string>> | undefined;
   /** Whether the request is counted in the server's in-flight requests. */
   counted: boolean;
+  /** A streaming route's cleanup when the client goes away. */
+  onAbort: (() => void) | undefined;
 }
 
 export function startRestServer(opts: RestOptions): Promise<RestServer> {
@@ -132,9 +135,11 @@ export function startRestServer(opts: RestOptions): Promise<RestServer> {
       requestId: requestIdOf(req.getHeader('x-request-id')),
       rateHeaders: undefined,
       counted: false,
+      onAbort: undefined,
     };
     res.onAborted(() => {
       x.aborted = true;
+      x.onAbort?.();
       end(x);
     });
     return x;
@@ -183,6 +188,7 @@ export function startRestServer(opts: RestOptions): Promise<RestServer> {
       return recordRefusal(x, operation, caller, err);
     }
     if (operation.rest === 'websocket') return refuse(x, upgradeRequired(operation)); // the upgrade is served by `watchSocket`
+    if (operation.rest === 'ndjson') return serveStream(x, operation, templated, params, caller);
     begin(x);
     readInput(x, operation, templated, params, (err, input) => {
       if (err) {
@@ -236,10 +242,37 @@ export function startRestServer(opts: RestOptions): Promise<RestServer> {
   }
 
   /**
+   * An NDJSON route (SPEC §9): export streams its answer, import reads its body line by line; `caller` may still be
+   * on its way (cluster mode, a key just created elsewhere), so the body handler is attached at once either way.
+   */
+  function serveStream(x: Exchange, operation: Operation, templated: boolean, params: Record<string, string>, caller: Caller | Promise<Caller>): void {
+    begin(x);
+    let input: Input = {};
+    let known: Caller | undefined;
+    const admitted = Promise.resolve(caller).then((c) => {
+      known = c;
+      if (caller instanceof Promise) x.rateHeaders = service.admit(c);
+      input = inputOf(x, {}, templated, params);
+      return c;
+    });
+    const answered = (status: number, response: string) => {
+      if (known !== undefined) record(x, operation, routeOf(x, operation), known, input, status, response, undefined);
+      end(x);
+    };
+    if (operation.kind === 'server-streaming') {
+      const open = () => admitted.then((c) => (service.exportProject ? service.exportProject(c, input) : Promise.reject(Errors.routeNotFound(operation.path))));
+      return x.hasBody ? drainBody(x.res, () => serveExport(x, open, answered)) : serveExport(x, open, answered);
+    }
+    const open = () => admitted.then((c) => (service.importProject ? service.importProject(c, input) : Promise.reject(Errors.routeNotFound(operation.path))));
+    serveImport(x, service.importMaxBytes ?? Number.POSITIVE_INFINITY, open, answered);
+  }
+
+  /**
    * Cluster mode: a key this node does not know yet may be on its way through the log. The body is read meanwhile
    * (uWS hands it only to a handler attached now); the key's verdict still comes first (SPEC §5 order).
    */
   function serveLate(x: Exchange, operation: Operation, templated: boolean, params: Record<string, string>, late: Promise<Caller>): void {
+    if (operation.rest === 'ndjson') return serveStream(x, operation, templated, params, late);
     begin(x);
     readInput(x, operation, templated, params, (inputError, input) => {
       late.then(

@@ -1,0 +1,42 @@
+// A grant entry's time window (SPEC §8) as export and import see it, read from and written into the GrantRecord's
+// `w` (`{[permission or role id]: {s?, e?}}`, kept for the entries that have one; see records.ts).
+import type { GrantRecord } from './records.js';
+
+/** An entry's window; both fields absent = permanent. */
+export interface EntryWindow {
+  starts_at?: string;
+  expires_at?: string;
+}
+
+const PERMANENT: EntryWindow = Object.freeze({});
+
+/** The window of entry `id` (a permission or role id) of `rec`. */
+export function entryWindow(rec: GrantRecord, id: string): EntryWindow {
+  const w = rec.w?.[id];
+  if (w === undefined) return PERMANENT;
+  return { ...(w.s === undefined ? {} : { starts_at: w.s }), ...(w.e === undefined ? {} : { expires_at: w.e }) };
+}
+
+/** Whether any entry of `rec` has a window. */
+export function hasWindows(rec: GrantRecord): boolean {
+  return rec.w !== undefined;
+}
+
+/** `''` for a permanent window, else a key telling windows apart (entries with equal keys share an export line). */
+export function windowKey(w: EntryWindow): string {
+  return w.starts_at === undefined && w.expires_at === undefined ? '' : `${w.starts_at ?? ''}/${w.expires_at ?? ''}`;
+}
+
+/** `rec` with `w` set for those of its entries that have a window in `byId` (or kept from before), none otherwise. */
+export function withEntryWindows(rec: GrantRecord, byId: ReadonlyMap<string, EntryWindow>, before?: GrantRecord): GrantRecord {
+  const w: NonNullable<GrantRecord['w']> = {};
+  let any = false;
+  for (const id of [...rec.p, ...rec.r]) {
+    const win = byId.get(id) ?? (before ? entryWindow(before, id) : PERMANENT);
+    if (windowKey(win) === '') continue;
+    w[id] = { ...(win.starts_at === undefined ? {} : { s: win.starts_at }), ...(win.expires_at === undefined ? {} : { e: win.expires_at }) };
+    any = true;
+  }
+  const { seq, p, r } = rec;
+  return any ? { seq, p, r, w } : { seq, p, r };
+}
