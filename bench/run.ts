@@ -4,6 +4,8 @@
 // `--only=ab --against=DIR [--rounds=N]` compares this build's REST check with another build's (DIR: its `dist`);
 // `--only=watch --against=DIR [--rounds=N] [--writes=N]` adds sequential grant writes to that comparison, then
 // durable writes with 0 / 100 / 1,000 watchers and the delivery latency at 100 (`--watch-only` skips the A/B);
+// `--only=latency [--connections=N] [--load=0.5] [--peak-seconds=S] [--paced-seconds=S]` paces requests open-loop at a
+// share of Permio's closed-loop peak, beside a bare uWS server at the same rate (latency.bench.ts);
 // `--duration=S` sets seconds per load figure (default 10 for REST, 5 for the later sections);
 // `--server-cpu-prof` writes the server's CPU profiles to $TMPDIR/permio-bench-profiles (summarise them with
 // `node dist/bench/cpu-profile.js <files>`).
@@ -19,6 +21,7 @@ import { formatColdRows, runColdStartBench } from './cold-start.bench.js';
 import { formatScalingRows, runScalingBench } from './scaling.bench.js';
 import { formatClusterRows, runClusterBench } from './cluster.bench.js';
 import { PROFILE_DIR } from './processes.js';
+import { formatLatencyRows, runLatencyBench } from './latency.bench.js';
 import { runDashboardBench } from './dashboard.bench.js';
 
 function arg(name: string, fallback: number): number {
@@ -87,6 +90,17 @@ async function main(): Promise<void> {
     const watched = await runWatcherWriteBench({ workers: load.workers, durationSec: sectionSec, watcherCounts, rounds });
     const delivery = await runDeliveryBench({ workers: load.workers, durationSec: sectionSec, watchers: 100, writers: 10 });
     console.log(formatWatcherRows(watched, delivery));
+    console.log('');
+  }
+  if (only === 'latency') {
+    const l = { workers: load.workers, connections: arg('connections', 32), peakSec: arg('peak-seconds', 5), pacedSec: arg('paced-seconds', 10), load: arg('load', 0.5) };
+    console.log(
+      `## Latency at ${(l.load * 100).toFixed(0)} % of peak, open loop: ${l.connections} keep-alive connections, 20,000 distinct single-check bodies, ` +
+        `requests evenly paced at ${(l.load * 100).toFixed(0)} % of Permio's closed-loop peak (answer cache off, ${l.peakSec} s) for ${l.pacedSec} s per server; ` +
+        'latency from each request\'s intended send time\n',
+    );
+    const { rate, rows } = await runLatencyBench(l);
+    console.log(formatLatencyRows(rate, rows));
     console.log('');
   }
   if (!only || only === 'engine') {

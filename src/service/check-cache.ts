@@ -8,8 +8,17 @@
 // cannot change), anything else (permissions, roles, a project delete) the project's; a change without events none.
 // A check keyed at versions v was queued behind every event up to v, so its answer is v's (or newer, for a write
 // committed but not yet answered); once a write bumps a version, no later check can read an entry keyed with the old
-// one. Bounded: the whole cache is dropped when it holds more than its budget of characters, and every entry when the
-// principal versions outgrow MAX_PRINCIPAL_VERSIONS.
+// one. An answer that holds only until a moment (a grant window opening or closing) is set with that moment, and
+// `get` does not return it from then on (on the server's clock, so the test clock moves it too).
+//
+// Bounded without pauses: a fixed number of slots, allocated once, indexed by an open-addressing hash table of fixed
+// size (linear probing, deletion by backward shift), so the table never grows or rehashes. A new entry takes the slot
+// the CLOCK hand stops at (the first whose answer was not read since the hand last passed), and the hand also
+// evicts a few more while the entries hold more characters than the budget: eviction is a few slots per insert,
+// never the whole cache at once. clear() moves to a new epoch (no older key matches again) and leaves the old
+// entries for the hand to reclaim; every entry is forgotten that way when the principal versions outgrow
+// MAX_PRINCIPAL_VERSIONS.
+import * as clock from '../clock.js';
 import { onlyGrantEvents, type Change, type GrantEvent } from '../store/change-feed.js';
 
 /** Batches whose URIs are longer than this are not cached (their keys would be large and rarely repeat). */
@@ -19,15 +28,58 @@ const SEP = '\u0001'; // never in a principal id or a resource URI (control char
 /** Principals whose grants changed, remembered by version; past this many, everything is dropped and they are forgotten. */
 const MAX_PRINCIPAL_VERSIONS = 1_000_000;
 
+/** Characters of budget per slot: a 1×1 check's key and answer are ~150 characters, so a full budget of those fits. */
+const CHARS_PER_SLOT = 128;
+const MIN_SLOTS = 64;
+/** 2^20 slots: ~38 MB of arrays allocated at start (the default 64 MB budget has 2^19: ~19 MB). */
+const MAX_SLOTS = 1 << 20;
+/** An entry over this share of the budget is not cached (it would evict many small ones for one). */
+const MAX_ENTRY_SHARE = 1 / 64;
+/** Extra slots the hand may evict per insert to bring the characters under budget (it catches up over a few inserts). */
+const MAX_EVICTIONS_PER_INSERT = 8;
+const NO_EXPIRY = Infinity;
+
+/** FNV-1a over the UTF-16 code units (the same for the same key whatever its rope shape). */
+function hashOf(key: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  return h | 0;
+}
+
 export class CheckCache {
   private readonly versions = new Map<string, number>(); // project id → version
   private principalVersions = new Map<string, number>(); // project id + SEP + principal → version
-  private entries = new Map<string, string>();
-  private chars = 0;
   private epoch = 0; // bumped by clear(): entries keyed before are never read again
 
+  /** Number of slots (fixed). */
+  readonly capacity: number;
+  private readonly keys: string[]; // '' = free slot
+  private readonly answers: string[];
+  private readonly hashes: Int32Array;
+  private readonly validUntil: Float64Array; // ms on the server's clock; Infinity = until a write invalidates it
+  private readonly referenced: Uint8Array; // read since the CLOCK hand last passed
+  private readonly index: Int32Array; // slot + 1 per bucket, 0 = empty; twice the slots or more, a power of two
+  private readonly mask: number;
+  private hand = 0;
+  private chars = 0;
+  private count = 0;
+  private readonly maxEntryChars: number;
+
   /** @param maxChars budget of key + answer characters; 0 disables the cache. */
-  constructor(private readonly maxChars: number) {}
+  constructor(private readonly maxChars: number) {
+    const slots = maxChars === 0 ? 0 : Math.min(MAX_SLOTS, Math.max(MIN_SLOTS, Math.floor(maxChars / CHARS_PER_SLOT)));
+    this.capacity = slots;
+    this.keys = new Array<string>(slots).fill('');
+    this.answers = new Array<string>(slots).fill('');
+    this.hashes = new Int32Array(slots);
+    this.validUntil = new Float64Array(slots);
+    this.referenced = new Uint8Array(slots);
+    let buckets = 1;
+    while (buckets < slots * 2) buckets *= 2;
+    this.index = new Int32Array(slots === 0 ? 1 : buckets);
+    this.mask = this.index.length - 1;
+    this.maxEntryChars = Math.max(1, Math.floor(maxChars * MAX_ENTRY_SHARE));
+  }
 
   /** The key of a check at the current versions of its project and principal, or undefined when not cached. */
   keyOf(projectId: string, principal: string, joinedUris: string, permissions: readonly string[]): string | undefined {
@@ -39,17 +91,55 @@ export class CheckCache {
     return key;
   }
 
+  /** The answer cached under `key`, unless there is none or its `validUntilMs` has come. */
   get(key: string): string | undefined {
-    return this.entries.get(key);
+    if (this.capacity === 0) return undefined;
+    const slot = this.find(key, hashOf(key));
+    if (slot < 0) return undefined;
+    const until = this.validUntil[slot]!;
+    if (until !== NO_EXPIRY && clock.now() >= until) {
+      this.evict(slot);
+      return undefined;
+    }
+    this.referenced[slot] = 1;
+    return this.answers[slot];
   }
 
-  set(key: string, answer: string): void {
-    this.chars += key.length + answer.length;
-    if (this.chars > this.maxChars) {
-      this.entries = new Map();
-      this.chars = key.length + answer.length;
+  /**
+   * Caches `answer` under `key` (from keyOf). `validUntilMs` (server clock, ms since the epoch): the moment from
+   * which the answer may no longer hold without any write, e.g. a grant window opening or closing; omitted: until a
+   * write invalidates it.
+   */
+  set(key: string, answer: string, validUntilMs: number = NO_EXPIRY): void {
+    if (this.capacity === 0 || key === '') return;
+    const size = key.length + answer.length;
+    if (size > this.maxEntryChars) return;
+    if (validUntilMs <= clock.now()) return; // already over
+    const h = hashOf(key);
+    let slot = this.find(key, h);
+    if (slot >= 0) {
+      this.chars += answer.length - this.answers[slot]!.length;
+    } else {
+      slot = this.victim();
+      if (this.keys[slot] !== '') this.evict(slot);
+      this.keys[slot] = key;
+      this.hashes[slot] = h;
+      this.insertIndex(slot, h);
+      this.chars += size;
+      this.count++;
     }
-    this.entries.set(key, answer);
+    this.answers[slot] = answer;
+    this.validUntil[slot] = validUntilMs;
+    this.referenced[slot] = 0; // earns its place by being read before the hand comes round
+    for (let i = 0; i < MAX_EVICTIONS_PER_INSERT && this.chars > this.maxChars && this.count > 1; i++) {
+      const v = this.victim();
+      if (v !== slot && this.keys[v] !== '') this.evict(v);
+    }
+  }
+
+  /** Entries held and their characters (for tests and metrics). */
+  size(): { entries: number; chars: number } {
+    return { entries: this.count, chars: this.chars };
   }
 
   /** A committed change (a change feed listener): the cached answers it may change are never read again. */
@@ -70,8 +160,62 @@ export class CheckCache {
   /** Forgets everything (after the writer restarted: a write may have committed without its answer). */
   clear(): void {
     this.epoch++; // older principal versions may be forgotten: no entry keyed before can match again
-    this.entries = new Map();
     this.principalVersions = new Map();
-    this.chars = 0;
+    // the old entries stay until the hand reclaims them: never referenced again, they are the first it takes
+    this.referenced.fill(0);
+  }
+
+  /** The slot the CLOCK hand stops at (a free one, or the first not read since it last passed); moves past it. */
+  private victim(): number {
+    const cap = this.capacity;
+    let h = this.hand;
+    // every slot referenced: at most one full turn clears them all, then the first is taken
+    while (this.keys[h] !== '' && this.referenced[h] === 1) {
+      this.referenced[h] = 0;
+      h = h + 1 === cap ? 0 : h + 1;
+    }
+    this.hand = h + 1 === cap ? 0 : h + 1;
+    return h;
+  }
+
+  private find(key: string, h: number): number {
+    const index = this.index;
+    const mask = this.mask;
+    for (let b = h & mask; ; b = (b + 1) & mask) {
+      const s = index[b]!;
+      if (s === 0) return -1;
+      if (this.hashes[s - 1] === h && this.keys[s - 1] === key) return s - 1;
+    }
+  }
+
+  private insertIndex(slot: number, h: number): void {
+    const mask = this.mask;
+    let b = h & mask;
+    while (this.index[b] !== 0) b = (b + 1) & mask;
+    this.index[b] = slot + 1;
+  }
+
+  /** Frees `slot`: out of the index (backward shift, so no tombstones and probes stay short), its strings dropped. */
+  private evict(slot: number): void {
+    const index = this.index;
+    const mask = this.mask;
+    let b = this.hashes[slot]! & mask;
+    while (index[b] !== slot + 1) b = (b + 1) & mask;
+    // shift back every later entry of the probe run that may move into the hole
+    for (let j = (b + 1) & mask; index[j] !== 0; j = (j + 1) & mask) {
+      const home = this.hashes[index[j]! - 1]! & mask;
+      // j's entry may fill the hole at b unless its home lies cyclically in (b, j]
+      const between = b <= j ? home > b && home <= j : home > b || home <= j;
+      if (!between) {
+        index[b] = index[j]!;
+        b = j;
+      }
+    }
+    index[b] = 0;
+    this.chars -= this.keys[slot]!.length + this.answers[slot]!.length;
+    this.count--;
+    this.keys[slot] = '';
+    this.answers[slot] = '';
+    this.referenced[slot] = 0;
   }
 }
