@@ -29,6 +29,24 @@ if (dir) {
     last = t;
     if (windows.length % 10 === 0) fs.writeFileSync(file, JSON.stringify({ thread, windows, gcs }));
   }, 100).unref();
+  // PERMIO_PROBE_HEAP=1: the main thread samples its allocations (garbage included) from when a file named
+  // heap-start appears in the directory until heap-stop does
+  if (process.env.PERMIO_PROBE_HEAP && wt.isMainThread) {
+    const session = new (require('node:inspector').Session)();
+    session.connect();
+    let state = 0;
+    setInterval(() => {
+      if (state === 0 && fs.existsSync(path.join(dir, 'heap-start'))) {
+        state = 1;
+        session.post('HeapProfiler.startSampling', { samplingInterval: 8192, includeObjectsCollectedByMinorGC: true, includeObjectsCollectedByMajorGC: true });
+      } else if (state === 1 && fs.existsSync(path.join(dir, 'heap-stop'))) {
+        state = 2;
+        session.post('HeapProfiler.stopSampling', (err, r) => {
+          fs.writeFileSync(path.join(dir, 'heap-' + process.pid + '.heapprofile'), JSON.stringify(err ? { error: String(err) } : r.profile));
+        });
+      }
+    }, 100).unref();
+  }
 }
 `;
 

@@ -8,7 +8,7 @@ import type { WireError } from '../errors.js';
  */
 export { URI_SEPARATOR } from '../engine/check.js';
 
-/** What every check worker is started with (piscina `workerData`). */
+/** What every check worker is started with (its `workerData`). */
 export interface CheckWorkerData {
   /** The LMDB environment, opened read-only on first use. */
   readonly dataDir: string;

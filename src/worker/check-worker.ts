@@ -1,5 +1,6 @@
-// Check worker entry (piscina): holds the grant indexes of the projects routed to it and answers batches of ops.
-import { move, workerData } from 'piscina';
+// Check worker entry (a worker thread per shard, pool.ts): holds the grant indexes of the projects routed to it and
+// answers batches of ops, one message each way, in order.
+import { parentPort, workerData } from 'node:worker_threads';
 import { ProjectIndex } from '../engine/project-index.js';
 import { openStore, type Store } from '../store/env.js';
 import { loadPrincipalGrants, loadProjectSchema } from '../store/load.js';
@@ -69,10 +70,13 @@ function run(op: WorkerOp): OpResult {
   }
 }
 
-/** One piscina task = every op the main thread queued for this worker in one event-loop turn. */
-export default function handleBatch(bytes: Uint8Array): unknown {
+/** One message = every op the main thread queued for this worker in one event-loop turn; answered in one message. */
+function handleBatch(bytes: Uint8Array): void {
   const ops = unpack<WorkerOp[]>(bytes);
   const results = new Array<OpResult>(ops.length);
   for (let i = 0; i < ops.length; i++) results[i] = run(ops[i]!);
-  return move(packForTransfer(results));
+  const out = packForTransfer(results);
+  parentPort!.postMessage(out, [out.buffer]);
 }
+
+parentPort!.on('message', handleBatch);

@@ -1,6 +1,9 @@
-// Routes ops by project to check workers: one single-thread piscina pool per shard, so a project always
-// lands on the same thread, and ops queued in one event-loop turn travel as one message.
-import { Piscina, move } from 'piscina';
+// Routes ops by project to check workers: one worker thread per shard, so a project always lands on the same
+// thread, and ops queued in one event-loop turn travel as one message. A plain worker_threads Worker and its
+// port, not a task pool: one round trip costs the main thread about half of what a piscina task did (no task
+// record, async resource and promise per batch, no Atomics wake on top of the message), and at half load most
+// batches hold one check, so that cost is paid per check.
+import { Worker } from 'node:worker_threads';
 import { Errors, fromWire } from '../errors.js';
 import type { Change } from '../store/change-feed.js';
 import { packForTransfer, unpack } from './thread-codec.js';
@@ -8,38 +11,58 @@ import { log } from '../log.js';
 import { OP_APPLY, OP_CHECK, OP_CRASH, OP_RESET, type CheckWorkerData, type OpResult, type WorkerOp } from './check-protocol.js';
 
 interface Shard {
-  readonly piscina: Piscina;
+  worker: Worker;
   ops: WorkerOp[];
   waiters: ((r: OpResult) => void)[];
-  /** A batch is with the worker: new ops wait and leave together when it returns (adaptive batching). */
-  busy: boolean;
+  /** The waiters of the batch with the worker (at most one: adaptive batching), or undefined. */
+  inFlight: ((r: OpResult) => void)[] | undefined;
   /** A flush is scheduled for this event-loop turn. */
   scheduled: boolean;
 }
 
 export class CheckPool {
   private readonly shards: Shard[];
+  private closing = false;
 
-  constructor(workers: number, dataDir: string) {
-    this.shards = Array.from({ length: workers }, () => ({
-      piscina: new Piscina({
-        filename: new URL('./check-worker.js', import.meta.url).href,
-        minThreads: 1,
-        maxThreads: 1,
-        concurrentTasksPerWorker: 1, // strict FIFO per shard: an applied change is seen by every later check
-        idleTimeout: Number.POSITIVE_INFINITY,
-        workerData: { dataDir } satisfies CheckWorkerData,
-      }),
-      ops: [],
-      waiters: [],
-      busy: false,
-      scheduled: false,
-    }));
+  constructor(
+    workers: number,
+    private readonly dataDir: string,
+  ) {
+    this.shards = Array.from({ length: workers }, () => {
+      const shard = { ops: [], waiters: [], inFlight: undefined, scheduled: false } as unknown as Shard;
+      this.start(shard);
+      return shard;
+    });
   }
 
-  /** Ops queued per worker (not yet sent, plus sent batches piscina has not started). */
+  /** Starts the shard's thread; one that exits is replaced (and reloads from LMDB), failing the batch it held. */
+  private start(shard: Shard): void {
+    const worker = new Worker(new URL('./check-worker.js', import.meta.url), { workerData: { dataDir: this.dataDir } satisfies CheckWorkerData });
+    shard.worker = worker;
+    worker.unref(); // referenced only while a batch is out, like any pending I/O
+    worker.on('message', (bytes: Uint8Array) => {
+      const waiters = shard.inFlight!;
+      const results = unpack<OpResult[]>(bytes);
+      this.next(shard);
+      for (let i = 0; i < waiters.length; i++) waiters[i]!(results[i]!);
+    });
+    worker.on('error', (err) => log.error('check worker failed; it is restarted and reloads from LMDB', { error: String(err) }));
+    worker.on('exit', () => {
+      if (this.closing) return;
+      const waiters = shard.inFlight;
+      this.start(shard);
+      if (waiters !== undefined) {
+        const e = Errors.unavailable('the check worker restarted; retry the request');
+        const wire = { ok: false as const, status: e.status, message: e.message };
+        this.next(shard);
+        for (const w of waiters) w(wire);
+      }
+    });
+  }
+
+  /** Ops queued per worker and not yet sent. */
   queueDepths(): number[] {
-    return this.shards.map((s) => s.ops.length + s.piscina.queueSize);
+    return this.shards.map((s) => s.ops.length);
   }
 
   /** The shard that owns a project: FNV-1a over its id, then a murmur3 finalizer (FNV's low bits follow the
@@ -73,14 +96,14 @@ export class CheckPool {
     for (let i = 0; i < this.shards.length; i++) void this.enqueue(i, [OP_RESET]);
   }
 
-  /** Fault injection: makes shard `index`'s thread exit; piscina starts a replacement. */
+  /** Fault injection: makes shard `index`'s thread exit; its replacement reloads from LMDB. */
   async crash(index: number): Promise<void> {
     await this.enqueue(index % this.shards.length, [OP_CRASH]);
   }
 
   private enqueue(shardIndex: number, op: WorkerOp): Promise<OpResult> {
     const shard = this.shards[shardIndex]!;
-    if (!shard.busy && !shard.scheduled) {
+    if (shard.inFlight === undefined && !shard.scheduled) {
       shard.scheduled = true;
       setImmediate(() => this.flush(shard));
     }
@@ -89,39 +112,28 @@ export class CheckPool {
   }
 
   /**
-   * Sends everything queued for the shard as one task. At most one batch per shard is in flight: under
-   * load, requests arriving meanwhile form the next batch, so the per-task cost is paid once per batch.
+   * Sends everything queued for the shard as one message. At most one batch per shard is in flight: under
+   * load, requests arriving meanwhile form the next batch, so the per-message cost is paid once per batch.
    */
   private flush(shard: Shard): void {
     shard.scheduled = false;
     if (shard.ops.length === 0) return;
-    const { ops, waiters } = shard;
+    const bytes = packForTransfer(shard.ops);
+    shard.inFlight = shard.waiters;
     shard.ops = [];
     shard.waiters = [];
-    shard.busy = true;
-    shard.piscina.run(move(packForTransfer(ops))).then(
-      (bytes: Uint8Array) => {
-        const results = unpack<OpResult[]>(bytes);
-        this.next(shard);
-        for (let i = 0; i < waiters.length; i++) waiters[i]!(results[i]!);
-      },
-      (err: unknown) => {
-        log.error('check worker failed; it is restarted and reloads from LMDB', { error: String(err) });
-        this.next(shard);
-        const e = Errors.unavailable('the check worker restarted; retry the request');
-        const wire = { ok: false as const, status: e.status, message: e.message };
-        for (const w of waiters) w(wire);
-      },
-    );
+    shard.worker.ref();
+    shard.worker.postMessage(bytes, [bytes.buffer]);
   }
 
   private next(shard: Shard): void {
-    shard.busy = false;
+    shard.inFlight = undefined;
+    shard.worker.unref();
     if (shard.ops.length > 0) this.flush(shard);
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.shards.map((s) => s.piscina.destroy()));
+    this.closing = true;
+    await Promise.all(this.shards.map((s) => s.worker.terminate()));
   }
 }
-
