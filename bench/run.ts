@@ -4,8 +4,8 @@
 // `--only=ab --against=DIR [--rounds=N]` compares this build's REST check with another build's (DIR: its `dist`);
 // `--only=watch --against=DIR [--rounds=N] [--writes=N]` adds sequential grant writes to that comparison, then
 // durable writes with 0 / 100 / 1,000 watchers and the delivery latency at 100 (`--watch-only` skips the A/B);
-// `--only=latency [--connections=N] [--load=0.5] [--peak-seconds=S] [--paced-seconds=S]` paces requests open-loop at a
-// share of Permio's closed-loop peak, beside a bare uWS server at the same rate (latency.bench.ts);
+// `--only=latency [--connections=N] [--load=0.5] [--peak-seconds=S] [--paced-seconds=S] [--rounds=N] [--against=DIR]` paces requests
+// open-loop at a share of Permio's closed-loop peak, beside a bare uWS server (and another build) at the same rate;
 // `--duration=S` sets seconds per load figure (default 10 for REST, 5 for the later sections);
 // `--server-cpu-prof` writes the server's CPU profiles to $TMPDIR/permio-bench-profiles (summarise them with
 // `node dist/bench/cpu-profile.js <files>`).
@@ -93,10 +93,11 @@ async function main(): Promise<void> {
     console.log('');
   }
   if (only === 'latency') {
-    const l = { workers: load.workers, connections: arg('connections', 32), peakSec: arg('peak-seconds', 5), pacedSec: arg('paced-seconds', 10), load: arg('load', 0.5) };
+    const against = process.argv.find((a) => a.startsWith('--against='))?.slice(10);
+    const l = { workers: load.workers, connections: arg('connections', 32), peakSec: arg('peak-seconds', 5), pacedSec: arg('paced-seconds', 10), load: arg('load', 0.5), against, rounds: arg('rounds', 2) };
     console.log(
       `## Latency at ${(l.load * 100).toFixed(0)} % of peak, open loop: ${l.connections} keep-alive connections, 20,000 distinct single-check bodies, ` +
-        `requests evenly paced at ${(l.load * 100).toFixed(0)} % of Permio's closed-loop peak (answer cache off, ${l.peakSec} s) for ${l.pacedSec} s per server; ` +
+        `requests evenly paced at ${(l.load * 100).toFixed(0)} % of Permio's closed-loop peak (answer cache off, ${l.peakSec} s) for ${l.rounds} rounds of ${l.pacedSec} s per server; ` +
         'latency from each request\'s intended send time\n',
     );
     const { rate, rows } = await runLatencyBench(l);

@@ -1,8 +1,8 @@
 // Routes ops by project to check workers: one worker thread per shard, so a project always lands on the same
 // thread, and ops queued in one event-loop turn travel as one message. A plain worker_threads Worker and its
-// port, not a task pool: one round trip costs the main thread about half of what a piscina task did (no task
-// record, async resource and promise per batch, no Atomics wake on top of the message), and at half load most
-// batches hold one check, so that cost is paid per check.
+// port, not a task-pool library: a round trip costs about half the CPU of a piscina task (no task record, async
+// resource and promise per batch, no Atomics wake on top of the message), and at half load most batches hold one
+// check, so that cost is paid per check.
 import { Worker } from 'node:worker_threads';
 import { Errors, fromWire } from '../errors.js';
 import type { Change } from '../store/change-feed.js';
