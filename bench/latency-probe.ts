@@ -16,7 +16,8 @@ if (dir) {
   histogram.enable();
   const windows = []; // [window start (epoch ms), max delay ms]
   const gcs = []; // [start (epoch ms), duration ms, kind]
-  const thread = wt.isMainThread ? 'main' : 'thread ' + wt.threadId + ' (' + Object.keys(wt.workerData || {}).join(',') + ')';
+  // the writer thread is started with its options, a check worker with { dataDir } only
+  const thread = wt.isMainThread ? 'main' : (Object.keys(wt.workerData || {}).length > 1 ? 'writer' : 'check worker') + ' ' + wt.threadId;
   new PerformanceObserver((list) => {
     for (const e of list.getEntries()) gcs.push([performance.timeOrigin + e.startTime, e.duration, e.detail ? e.detail.kind : 0]);
   }).observe({ entryTypes: ['gc'] });

@@ -11,11 +11,12 @@
 // one. An answer that holds only until a moment (a grant window opening or closing) is set with that moment, and
 // `get` does not return it from then on (on the server's clock, so the test clock moves it too).
 //
-// Bounded without pauses: a fixed number of slots, allocated once, indexed by an open-addressing hash table of fixed
-// size (linear probing, deletion by backward shift), so the table never grows or rehashes. A new entry takes the slot
-// the CLOCK hand stops at (the first whose answer was not read since the hand last passed), and the hand also
-// evicts a few more while the entries hold more characters than the budget: eviction is a few slots per insert,
-// never the whole cache at once. clear() moves to a new epoch (no older key matches again) and leaves the old
+// Bounded without pauses: a fixed number of slots, allocated once. The index is split into many small Maps (V8 hashes
+// the whole key natively; one Map over every slot would stop the main thread for tens of milliseconds each time it
+// doubles or rehashes after deletions); a key's Map is chosen from its check's principal, URIs and permissions, so
+// each holds a few hundred entries and its rehash takes microseconds. A new entry takes the slot the CLOCK hand stops at
+// (the first whose answer was not read since the hand last passed), and the hand also evicts a few more while the
+// entries hold more characters than the budget: eviction is a few slots per insert, never the whole cache at once. clear() moves to a new epoch (no older key matches again) and leaves the old
 // entries for the hand to reclaim; every entry is forgotten that way when the principal versions outgrow
 // MAX_PRINCIPAL_VERSIONS.
 import * as clock from '../clock.js';
@@ -31,7 +32,7 @@ const MAX_PRINCIPAL_VERSIONS = 1_000_000;
 /** Characters of budget per slot: a 1×1 check's key and answer are ~150 characters, so a full budget of those fits. */
 const CHARS_PER_SLOT = 128;
 const MIN_SLOTS = 64;
-/** 2^20 slots: ~38 MB of arrays allocated at start (the default 64 MB budget has 2^19: ~19 MB). */
+/** 2^20 slots: ~18 MB of arrays allocated at start (the default 64 MB budget has 2^19: ~9 MB), plus the index Maps. */
 const MAX_SLOTS = 1 << 20;
 /** An entry over this share of the budget is not cached (it would evict many small ones for one). */
 const MAX_ENTRY_SHARE = 1 / 64;
@@ -39,11 +40,57 @@ const MAX_ENTRY_SHARE = 1 / 64;
 const MAX_EVICTIONS_PER_INSERT = 8;
 const NO_EXPIRY = Infinity;
 
-/** FNV-1a over the UTF-16 code units (the same for the same key whatever its rope shape). */
-function hashOf(key: string): number {
+/** Index Maps: 2^12, so at the largest table (2^20 slots) one holds ~256 entries on average. */
+const SHARDS = 1 << 12;
+/** A key's Map is chosen from its check: the URIs' last TAIL characters whole, every STRIDE-th before them. */
+const TAIL = 32;
+const STRIDE = 8;
+
+/** murmur3's finalizer: FNV's low bits alone follow a few characters' low bits. */
+function mix(h: number): number {
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}
+
+/**
+ * The index Map of a check's keys (every version of it shares one): FNV-1a over the principal, the URIs (their length,
+ * their last TAIL characters, and every STRIDE-th before: where resource ids differ) and each permission's length
+ * and last character. Reads only flat strings, never the key (a rope: reading it would copy it flat).
+ */
+function shardOfCheck(principal: string, joinedUris: string, permissions: readonly string[]): number {
   let h = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
-  return h | 0;
+  for (let i = 0; i < principal.length; i++) h = Math.imul(h ^ principal.charCodeAt(i), 0x01000193);
+  const n = joinedUris.length;
+  h = Math.imul(h ^ n, 0x01000193);
+  const tail = Math.max(0, n - TAIL);
+  for (let i = n - 1; i >= tail; i--) h = Math.imul(h ^ joinedUris.charCodeAt(i), 0x01000193);
+  for (let i = tail - 1; i >= 0; i -= STRIDE) h = Math.imul(h ^ joinedUris.charCodeAt(i), 0x01000193);
+  for (let i = 0; i < permissions.length; i++) {
+    const name = permissions[i]!;
+    h = Math.imul(h ^ name.length, 0x01000193);
+    if (name.length > 0) h = Math.imul(h ^ name.charCodeAt(name.length - 1), 0x01000193);
+  }
+  return mix(h) & (SHARDS - 1);
+}
+
+/** shardOfCheck of a key given as a string (not the one keyOf just made): its check read back out of it. */
+function shardOfKey(key: string): number {
+  let at = 0;
+  for (let field = 0; field < 4; field++) at = key.indexOf(SEP, at) + 1; // epoch, project, versions
+  const principalEnd = key.indexOf(SEP, at);
+  if (principalEnd < 0) return 0; // not keyOf's (tests' own strings): any Map will do, always the same
+  const principal = key.slice(at, principalEnd);
+  const urisEnd = key.indexOf(SEP, principalEnd + 1); // URIs never hold SEP
+  const joinedUris = key.slice(principalEnd + 1, urisEnd < 0 ? key.length : urisEnd);
+  const permissions: string[] = [];
+  for (let i = urisEnd; i >= 0 && i < key.length; ) {
+    const colon = key.indexOf(':', i + 1);
+    const length = Number(key.slice(i + 1, colon));
+    permissions.push(key.slice(colon + 1, colon + 1 + length));
+    i = colon + 1 + length;
+  }
+  return shardOfCheck(principal, joinedUris, permissions);
 }
 
 export class CheckCache {
@@ -55,15 +102,16 @@ export class CheckCache {
   readonly capacity: number;
   private readonly keys: string[]; // '' = free slot
   private readonly answers: string[];
-  private readonly hashes: Int32Array;
   private readonly validUntil: Float64Array; // ms on the server's clock; Infinity = until a write invalidates it
   private readonly referenced: Uint8Array; // read since the CLOCK hand last passed
-  private readonly index: Int32Array; // slot + 1 per bucket, 0 = empty; twice the slots or more, a power of two
-  private readonly mask: number;
+  private readonly index: Map<string, number>[]; // key → slot, by shardOf(key)
   private hand = 0;
   private chars = 0;
   private count = 0;
   private readonly maxEntryChars: number;
+  /** The last key keyOf made and its index Map (a check reads it right after). */
+  private lastKey = '';
+  private lastShard = 0;
 
   /** @param maxChars budget of key + answer characters; 0 disables the cache. */
   constructor(private readonly maxChars: number) {
@@ -71,13 +119,9 @@ export class CheckCache {
     this.capacity = slots;
     this.keys = new Array<string>(slots).fill('');
     this.answers = new Array<string>(slots).fill('');
-    this.hashes = new Int32Array(slots);
     this.validUntil = new Float64Array(slots);
     this.referenced = new Uint8Array(slots);
-    let buckets = 1;
-    while (buckets < slots * 2) buckets *= 2;
-    this.index = new Int32Array(slots === 0 ? 1 : buckets);
-    this.mask = this.index.length - 1;
+    this.index = Array.from({ length: slots === 0 ? 0 : SHARDS }, () => new Map<string, number>());
     this.maxEntryChars = Math.max(1, Math.floor(maxChars * MAX_ENTRY_SHARE));
   }
 
@@ -85,17 +129,21 @@ export class CheckCache {
   keyOf(projectId: string, principal: string, joinedUris: string, permissions: readonly string[]): string | undefined {
     if (this.maxChars === 0 || joinedUris.length > MAX_CACHED_URI_CHARS) return undefined;
     const principalVersion = this.principalVersions.get(projectId + SEP + principal) ?? 0;
-    let key = `${this.epoch}${SEP}${projectId}${SEP}${this.versions.get(projectId) ?? 0}${SEP}${principalVersion}${SEP}${principal}${SEP}${joinedUris}`;
+    const prefix = `${this.epoch}${SEP}${projectId}${SEP}${this.versions.get(projectId) ?? 0}${SEP}${principalVersion}${SEP}${principal}${SEP}`;
+    let key = prefix + joinedUris;
     // names may hold any character: length-prefixed, so ['a,b'] and ['a', 'b'] never share a key
     for (let i = 0; i < permissions.length; i++) key += `${SEP}${permissions[i]!.length}:${permissions[i]}`;
+    // the key is a rope; reading its characters would copy it flat, so its Map is found from the flat pieces
+    this.lastKey = key;
+    this.lastShard = shardOfCheck(principal, joinedUris, permissions);
     return key;
   }
 
   /** The answer cached under `key`, unless there is none or its `validUntilMs` has come. */
   get(key: string): string | undefined {
     if (this.capacity === 0) return undefined;
-    const slot = this.find(key, hashOf(key));
-    if (slot < 0) return undefined;
+    const slot = this.index[this.shardFor(key)]!.get(key);
+    if (slot === undefined) return undefined;
     const until = this.validUntil[slot]!;
     if (until !== NO_EXPIRY && clock.now() >= until) {
       this.evict(slot);
@@ -114,17 +162,16 @@ export class CheckCache {
     if (this.capacity === 0 || key === '') return;
     const size = key.length + answer.length;
     if (size > this.maxEntryChars) return;
-    if (validUntilMs <= clock.now()) return; // already over
-    const h = hashOf(key);
-    let slot = this.find(key, h);
-    if (slot >= 0) {
+    if (validUntilMs !== NO_EXPIRY && validUntilMs <= clock.now()) return; // already over
+    const shard = this.index[this.shardFor(key)]!;
+    let slot = shard.get(key);
+    if (slot !== undefined) {
       this.chars += answer.length - this.answers[slot]!.length;
     } else {
       slot = this.victim();
       if (this.keys[slot] !== '') this.evict(slot);
       this.keys[slot] = key;
-      this.hashes[slot] = h;
-      this.insertIndex(slot, h);
+      shard.set(key, slot);
       this.chars += size;
       this.count++;
     }
@@ -178,41 +225,15 @@ export class CheckCache {
     return h;
   }
 
-  private find(key: string, h: number): number {
-    const index = this.index;
-    const mask = this.mask;
-    for (let b = h & mask; ; b = (b + 1) & mask) {
-      const s = index[b]!;
-      if (s === 0) return -1;
-      if (this.hashes[s - 1] === h && this.keys[s - 1] === key) return s - 1;
-    }
+  private shardFor(key: string): number {
+    return key === this.lastKey ? this.lastShard : shardOfKey(key);
   }
 
-  private insertIndex(slot: number, h: number): void {
-    const mask = this.mask;
-    let b = h & mask;
-    while (this.index[b] !== 0) b = (b + 1) & mask;
-    this.index[b] = slot + 1;
-  }
-
-  /** Frees `slot`: out of the index (backward shift, so no tombstones and probes stay short), its strings dropped. */
+  /** Frees `slot`: out of its index Map, its strings dropped. */
   private evict(slot: number): void {
-    const index = this.index;
-    const mask = this.mask;
-    let b = this.hashes[slot]! & mask;
-    while (index[b] !== slot + 1) b = (b + 1) & mask;
-    // shift back every later entry of the probe run that may move into the hole
-    for (let j = (b + 1) & mask; index[j] !== 0; j = (j + 1) & mask) {
-      const home = this.hashes[index[j]! - 1]! & mask;
-      // j's entry may fill the hole at b unless its home lies cyclically in (b, j]
-      const between = b <= j ? home > b && home <= j : home > b || home <= j;
-      if (!between) {
-        index[b] = index[j]!;
-        b = j;
-      }
-    }
-    index[b] = 0;
-    this.chars -= this.keys[slot]!.length + this.answers[slot]!.length;
+    const key = this.keys[slot]!;
+    this.index[this.shardFor(key)]!.delete(key);
+    this.chars -= key.length + this.answers[slot]!.length;
     this.count--;
     this.keys[slot] = '';
     this.answers[slot] = '';

@@ -177,3 +177,26 @@ describe('CheckCache', () => {
     expect(cache.get(cache.keyOf('p', 'alice', '/a', ['read'])!)).toBe('A');
   });
 });
+
+describe('CheckCache index', () => {
+  it('finds a key keyOf built and the same key as any other string (the two ways of choosing its Map agree)', () => {
+    const cache = new CheckCache(1 << 20);
+    const shapes: [string, string[]][] = [
+      ['/a', ['r']],
+      ['/tenants/t1/folders/f3/docs/d12345', ['doc.action7']],
+      [Array.from({ length: 10 }, (_, i) => `/tenants/t1/folders/f${i}/docs/d${i}`).join('\u001f'), Array.from({ length: 10 }, (_, i) => `doc.action${i}`)],
+      ['/' + 'x'.repeat(3000), ['a', 'b'.repeat(200), '']],
+      ['/a', ['x:y', 'p\u0001q', '12:']],
+    ];
+    shapes.forEach(([uris, perms], i) => {
+      for (const principal of ['p', 'a-much-longer-principal-id-0123456789']) {
+        const key = cache.keyOf('project_1', principal, uris, perms)!;
+        cache.set(key, `A${i}${principal}`);
+        const copy = (' ' + key).slice(1); // the same characters, another string: found without keyOf's shortcut
+        cache.keyOf('other', 'q', '/z', ['r']); // keyOf's shortcut now names another key
+        expect(cache.get(copy)).toBe(`A${i}${principal}`);
+        expect(cache.get(cache.keyOf('project_1', principal, uris, perms)!)).toBe(`A${i}${principal}`);
+      }
+    });
+  });
+});
