@@ -1,10 +1,12 @@
 // `npm run bench`: the engine in-process, REST and gRPC under load, durable writes, cold start, scaling with workers,
 // cluster mode and the web console, each beside a baseline from the same run.
-// `--only=engine|rest|grpc|writes|cold|scaling|cluster|dashboard|query|tools` runs one section (query: `--query-grants=N`;
+// `--only=engine|rest|grpc|writes|cold|scaling|cluster|dashboard|query|tools|latency` runs one section (query: `--query-grants=N`;
 // `tools`: export and import of `--tools-grants=N` grants, default 1,000,000);
 // `--only=ab --against=DIR [--rounds=N]` compares this build's REST check with another build's (DIR: its `dist`);
 // `--only=watch --against=DIR [--rounds=N] [--writes=N]` adds sequential grant writes to that comparison, then
 // durable writes with 0 / 100 / 1,000 watchers and the delivery latency at 100 (`--watch-only` skips the A/B);
+// `--only=latency [--connections=N] [--load=0.5] [--peak-seconds=S] [--paced-seconds=S] [--rounds=N] [--against=DIR]` paces requests
+// open-loop at a share of Permio's closed-loop peak, beside a bare uWS server (and another build) at the same rate;
 // `--duration=S` sets seconds per load figure (default 10 for REST, 5 for the later sections);
 // `--server-cpu-prof` writes the server's CPU profiles to $TMPDIR/permio-bench-profiles (summarise them with
 // `node dist/bench/cpu-profile.js <files>`).
@@ -20,6 +22,7 @@ import { formatColdRows, runColdStartBench } from './cold-start.bench.js';
 import { formatScalingRows, runScalingBench } from './scaling.bench.js';
 import { formatClusterRows, runClusterBench } from './cluster.bench.js';
 import { PROFILE_DIR } from './processes.js';
+import { formatLatencyRows, runLatencyBench } from './latency.bench.js';
 import { runDashboardBench } from './dashboard.bench.js';
 import { runQueryBench } from './query.bench.js';
 import { int } from './table.js';
@@ -97,6 +100,18 @@ async function main(): Promise<void> {
     const grants = arg('query-grants', 1_000_000);
     console.log(`## Lookups and explain (SPEC §8) over REST, ${int(grants)} synthetic grants plus the lookup principals'\n`);
     console.log(await runQueryBench({ ...load, durationSec: sectionSec, grants }));
+    console.log('');
+  }
+  if (only === 'latency') {
+    const against = process.argv.find((a) => a.startsWith('--against='))?.slice(10);
+    const l = { workers: load.workers, connections: arg('connections', 32), peakSec: arg('peak-seconds', 5), pacedSec: arg('paced-seconds', 10), load: arg('load', 0.5), against, rounds: arg('rounds', 2) };
+    console.log(
+      `## Latency at ${(l.load * 100).toFixed(0)} % of peak, open loop: ${l.connections} keep-alive connections, 20,000 distinct single-check bodies, ` +
+        `requests evenly paced at ${(l.load * 100).toFixed(0)} % of Permio's closed-loop peak (answer cache off, ${l.peakSec} s) for ${l.rounds} rounds of ${l.pacedSec} s per server; ` +
+        'latency from each request\'s intended send time\n',
+    );
+    const { rate, rows } = await runLatencyBench(l);
+    console.log(formatLatencyRows(rate, rows));
     console.log('');
   }
   if (!only || only === 'engine') {

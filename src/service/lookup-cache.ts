@@ -46,8 +46,8 @@ export class LookupCache {
   /** A committed change (a change feed listener): the answers it may change are never read again. */
   invalidate(change: Change): void {
     const projectId = change.project_id;
-    if (projectId === undefined || change.events.length === 0) return;
-    if (!onlyGrantEvents(change)) {
+    if (projectId === undefined || (change.events.length === 0 && change.elided_events === undefined)) return;
+    if (change.elided_events !== undefined || !onlyGrantEvents(change)) { // a change too large to carry: anything may differ
       this.versions.set(projectId, (this.versions.get(projectId) ?? 0) + 1);
       return;
     }

@@ -514,6 +514,8 @@ describe('Watch sees an import as one revision', () => {
 
     const probe = { organisation_id: orgId, project_name: 'default', principal_id: 'u', resource_uris: ['/w/0/x'], permissions: ['p'] };
     expect(ok(await admin.post('/v1/check', probe)).passed).toBe(false); // u is loaded in its check worker now
+    const lookup = { organisation_id: orgId, project_name: 'default', principal_id: 'u', permission: 'p' };
+    expect(ok(await admin.post('/v1/lookup/resources', lookup)).resource_uris).toEqual(['/a']); // and its lookup cached
     const lines: unknown[] = [{ type: 'grant', user_id: 'u', resource_uri: '/w/0', permissions: ['p'] }];
     for (let i = 1; i < 12_000; i++) lines.push({ type: 'grant', user_id: `w${i}`, resource_uri: `/w/${i}`, permissions: ['p'] });
     const big = await importText(orgId, ndjson(lines));
@@ -523,5 +525,6 @@ describe('Watch sees an import as one revision', () => {
     live.close();
     // and checks see the large import at once (its events were not replayed: the check worker reloaded the project)
     expect(ok(await admin.post('/v1/check', probe)).passed).toBe(true);
+    expect(ok(await admin.post('/v1/lookup/resources', lookup)).resource_uris).toEqual(['/a', '/w/0']);
   });
 });
