@@ -125,3 +125,46 @@ describe.each(TRANSPORTS)('writes are logged as they are answered, over %s', (tr
     expect(JSON.stringify(entry)).not.toContain(key.key);
   });
 });
+
+describe('every write RPC: its entry holds the answer it got (REST)', () => {
+  it('the response the writer logs equals the body sent, secrets redacted', async () => {
+    const server = await start();
+    const admin = apiClient(server, 'rest', server.adminKey);
+    const { orgId, orgKey } = await createOrg(admin, 'every-write');
+    const api = apiClient(server, 'rest', orgKey);
+    const ref = { project_name: 'app' };
+    const org = `/v1/organisations/${orgId}`;
+    const project = ok(await api.post(`${org}/projects`, { name: 'app' }));
+    const read = ok(await api.post('/v1/permissions', { ...ref, name: 'doc.read' }));
+    ok(await api.post('/v1/permissions', { ...ref, name: 'doc.write' }));
+    const calls: [string, () => Promise<any>][] = [
+      ['UpdateOrganisation', () => admin.patch(org, { name: 'renamed' })],
+      ['UpdatePermission', () => api.patch(`/v1/permissions/${read.id}?project_name=app`, { description: 'reads' })],
+      ['CreateRole', () => api.post('/v1/roles', { ...ref, name: 'Reader', permissions: [read.id] })],
+      ['Grant', () => api.post('/v1/grants', { ...ref, user_id: 'alice', resource_uri: '/docs', permissions: ['doc.read', 'doc.write'] })],
+      ['Revoke', () => api.del('/v1/grants', { ...ref, user_id: 'alice', resource_uri: '/docs', permissions: ['doc.write'] })],
+      ['AddUser', () => api.post(`${org}/users`, { user_id: 'bob', email: 'bob@example.com' })],
+      ['RemoveUser', () => api.del(`${org}/users/bob`)],
+      ['CreateApiKey', () => api.post(`${org}/apikeys`, { name: 'svc', project_name: 'app' })],
+    ];
+    for (const [rpc, call] of calls) {
+      const body = ok(await call());
+      const [entry] = ok(await admin.get(`${org}/logs?page_size=1`)).logs;
+      expect(entry.rpc, rpc).toBe(rpc);
+      const redacted = rpc === 'CreateApiKey' ? { api_key: { ...body.api_key, key: '[REDACTED]' } } : body;
+      expect(JSON.parse(entry.response), rpc).toEqual(redacted);
+    }
+    const role = ok(await api.get('/v1/roles?project_name=app')).roles[0];
+    const updated = ok(await api.patch(`/v1/roles/${role.id}?project_name=app`, { permissions: [] }));
+    expect(JSON.parse(ok(await admin.get(`${org}/logs?page_size=1`)).logs[0].response)).toEqual(updated);
+    for (const [rpc, path] of [
+      ['DeleteRole', `/v1/roles/${role.id}?project_name=app`],
+      ['DeletePermission', `/v1/permissions/${read.id}?project_name=app`],
+      ['DeleteProject', `${org}/projects/${project.project.name}`],
+    ] as const) {
+      const body = ok(await api.del(path));
+      const [entry] = ok(await admin.get(`${org}/logs?page_size=1`)).logs;
+      expect([entry.rpc, JSON.parse(entry.response)], rpc).toEqual([rpc, body]);
+    }
+  }, 60_000);
+});
