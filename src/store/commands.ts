@@ -39,16 +39,7 @@ export type ImportMode = 'merge' | 'replace';
 export type ImportLine =
   | { line: number; type: 'permission'; name: string; description?: string }
   | { line: number; type: 'role'; name: string; description?: string; permissions: string[] }
-  | {
-      line: number;
-      type: 'grant';
-      user_id: string;
-      resource_uri: string;
-      permissions: string[];
-      roles: string[];
-      starts_at?: string;
-      expires_at?: string;
-    };
+  | ({ line: number; type: 'grant' } & GrantFields);
 
 /** A grant or revoke: permission and role references (ids or names) on one principal and URI. */
 export interface GrantFields {
