@@ -1,6 +1,6 @@
 // `npm run bench`: the engine in-process, REST and gRPC under load, durable writes, cold start, scaling with workers,
 // cluster mode and the web console, each beside a baseline from the same run.
-// `--only=engine|rest|grpc|writes|cold|scaling|cluster|dashboard|query|tools|latency` runs one section (query: `--query-grants=N`;
+// `--only=engine|rest|grpc|writes|cold|scaling|cluster|dashboard|query|tools|client|latency` runs one section (query: `--query-grants=N`;
 // `tools`: export and import of `--tools-grants=N` grants, default 1,000,000);
 // `--only=ab --against=DIR [--rounds=N]` compares this build's REST check with another build's (DIR: its `dist`);
 // `--only=watch --against=DIR [--rounds=N] [--writes=N]` adds sequential grant writes to that comparison, then
@@ -23,6 +23,7 @@ import { formatScalingRows, runScalingBench } from './scaling.bench.js';
 import { formatClusterRows, runClusterBench } from './cluster.bench.js';
 import { PROFILE_DIR } from './processes.js';
 import { formatLatencyRows, runLatencyBench } from './latency.bench.js';
+import { formatClientRows, runClientBench } from './client.bench.js';
 import { runDashboardBench } from './dashboard.bench.js';
 import { runQueryBench } from './query.bench.js';
 import { int } from './table.js';
@@ -175,6 +176,12 @@ async function main(): Promise<void> {
       '\n¹ autocannon reports whole milliseconds for the load rows; lag rows are measured per grant (a check loop on B after the 200 on A).' +
         '\n² the Permio processes measured (a single node; the three nodes and nats-server for cluster writes; the one node for cluster checks).\n',
     );
+  }
+  if (!only || only === 'client') {
+    const c = { workers: load.workers, inflight: arg('connections', 32), seconds: arg('client-seconds', 5), rounds: arg('rounds', 3) };
+    console.log(`## The typed client vs raw calls: single checks of 1,000 principals, ${c.inflight} in flight, answer cache off, ${c.rounds} alternating rounds of ${c.seconds} s (median)\n`);
+    console.log(formatClientRows(await runClientBench(c), c.inflight));
+    console.log('');
   }
   if (!only || only === 'tools') {
     const grants = arg('tools-grants', 1_000_000);
