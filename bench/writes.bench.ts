@@ -1,4 +1,4 @@
-// Write load: grants through REST (each answered once durable), at 100 and 500 connections, with the writer's
+// Write load: grants through REST (each answered once durable), at 32, 100 and 500 connections, with the writer's
 // group-commit size and commit latency from /metrics; then the check rate alone vs while grants stream in.
 import type autocannon from 'autocannon';
 import { autocannonInChild, type AutocannonSummary } from './autocannon-load.js';
@@ -39,7 +39,7 @@ export interface MixRow {
   boxCores: number;
 }
 
-const WRITE_CONNECTIONS = [100, 500];
+const WRITE_CONNECTIONS = [32, 100, 500];
 const MIX_WRITE_CONNECTIONS = 100;
 const PACED_WRITES_PER_SEC = 1000; // a steady trickle, beside the flat-out stream
 const PACED_CONNECTIONS = 10;

@@ -99,8 +99,23 @@ export interface ProjectRef {
 }
 
 const NONCE_BYTES = 4;
+const NONCE_POOL_BYTES = 4096; // nonces drawn per refill: one randomFillSync call per 1,024 writes, not one per write
+
+const noncePool = Buffer.alloc(NONCE_POOL_BYTES);
+let nonceOffset = NONCE_POOL_BYTES;
+
+/** A fresh 32-bit nonce from the CSPRNG (each pool byte is used once). */
+function nextNonce(): number {
+  if (nonceOffset === NONCE_POOL_BYTES) {
+    crypto.randomFillSync(noncePool);
+    nonceOffset = 0;
+  }
+  const nonce = noncePool.readUInt32BE(nonceOffset);
+  nonceOffset += NONCE_BYTES;
+  return nonce;
+}
 
 /** `body` with the caller's time and a fresh nonce. */
 export function stampCommand(body: LoggedCommand, now = Date.now()): WriteCommand {
-  return { ...body, now, nonce: crypto.randomBytes(NONCE_BYTES).readUInt32BE(0) };
+  return { ...body, now, nonce: nextNonce() };
 }
