@@ -151,6 +151,27 @@ describe.each(['rest', 'grpc'] as const)('the client over %s', (transport) => {
     see('check', answer);
   });
 
+  it('explain, lookups (every page, or one) and a windowed grant (SPEC §8)', async () => {
+    await org.projects.create({ name: 'query' });
+    const q = permio(transport, server.adminKey, { organisationId: orgId, project: 'query' });
+    const read = await q.permissions.create({ name: 'q.read' });
+    await q.roles.create({ name: 'Reader', permissions: [read.id] });
+    for (const uri of ['/a-c', '/a/b', '/a/b/c', '/z/1', '/z/2']) await q.grants.grant({ user_id: 'lu', resource_uri: uri, permissions: ['q.read'] });
+    await q.grants.grant({ user_id: 'lv', resource_uri: '/a', roles: ['Reader'], expires_at: '2099-01-01T00:00:00Z' });
+    const resources = q.lookupResources({ principal_id: 'lu', permission: 'q.read', page_size: 2 });
+    expect(await all(resources)).toEqual(['/a-c', '/a/b', '/z/1', '/z/2']); // maximal subtrees, byte order
+    const first = await q.lookupResources({ principal_id: 'lu', permission: 'q.read' }).page({ page_size: 3 });
+    expect(first).toEqual({ resource_uris: ['/a-c', '/a/b', '/z/1'], next_page_token: expect.any(String), total_items: 4 });
+    expect(await all(q.lookupSubjects({ resource_uri: '/a/b/x', permission: 'q.read', page_size: 1 }))).toEqual(['lu', 'lv']);
+    const why = await q.explain({ principal_id: 'lv', resource_uris: ['/a/b'], permissions: ['q.read'] });
+    expect(why.explanations).toEqual([
+      { resource_uri: '/a/b', permission: 'q.read', allowed: true, sources: [{ resource_uri: '/a', role: { id: expect.stringMatching(/^role_/), name: 'Reader' }, expires_at: '2099-01-01T00:00:00Z' }] },
+    ]);
+    const [grant] = await all(q.grants.list({ user_id: 'lv' }));
+    expect(grant!.windows).toEqual([{ role_id: expect.stringMatching(/^role_/), expires_at: '2099-01-01T00:00:00Z' }]);
+    see('explain', why.explanations.map((e) => e.sources.map((src) => [src.resource_uri, src.role?.name, src.expires_at])));
+  });
+
   it('the constructor\'s project and organisation are defaults a request may override', async () => {
     await org.projects.create({ name: 'other' });
     const other = permio(transport, server.adminKey, { organisationId: orgId, project: 'other' });
