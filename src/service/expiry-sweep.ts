@@ -34,6 +34,8 @@ export class ExpirySweeper {
 
   /** A change feed listener: a new window may end before the one known. */
   observe(change: Change): void {
+    // a change too large to carry (an import) has its windows in the store only
+    if (change.elided_events !== undefined) this.next = Math.min(this.next, this.ctx.reader.nextExpiry());
     for (const e of change.events) {
       const end = (e as GrantEvent).expires_at;
       if (e.type === 'GRANT' && end !== undefined) this.next = Math.min(this.next, Date.parse(end));

@@ -304,6 +304,26 @@ describe('an ended window', () => {
       await new Promise((r) => setTimeout(r, 100));
     }
   });
+
+  it('windows of an import too large to carry between threads are swept too', async () => {
+    const a = client(clocked.httpUrl, clocked.adminKey);
+    const { orgId } = await createOrg(a, 'Clocked large');
+    const expires = new Date(Date.now() + 1000 * 3_600_000).toISOString().replace(/\.\d{3}Z$/, 'Z'); // ahead of the clock others moved
+    const lines: unknown[] = [{ type: 'permission', name: 'p' }];
+    for (let i = 0; i < 10_001; i++) lines.push({ type: 'grant', user_id: `e${String(i).padStart(5, '0')}`, resource_uri: '/x', permissions: ['p'], expires_at: expires });
+    const res = await fetch(`${clocked.httpUrl}/v1/organisations/${orgId}/projects/default:import`, { method: 'POST', headers: auth(clocked.adminKey), body: ndjson(lines) });
+    expect(res.status).toBe(200);
+    const watcher = await openWatch(clocked, 'rest', { organisation_id: orgId, project_name: 'default' }, { key: clocked.adminKey });
+    expect((await watcher.next()).events).toEqual([]);
+    ok(await a.post(`/debug/clock?advance_ms=${2000 * 3_600_000}`));
+    // listings and checks leave ended entries out by themselves; the sweep's GRANT_EXPIRED events show the removal
+    const expired = new Set<string>();
+    await watcher.until((m) => {
+      for (const e of m.events) if (e.type === 'GRANT_EXPIRED') expired.add(e.user_id);
+      return expired.size === 10_001;
+    }, 10_000);
+    watcher.close();
+  });
 });
 
 describe('bad lines (REST): each is a 400 with its physical line number, and nothing is applied', () => {
