@@ -1,6 +1,7 @@
 // PermissionsService operations on grants: grant, revoke, list (the check is in check.ts).
 import { now } from '../clock.js';
 import { Errors } from '../errors.js';
+import { boundsOf } from '../store/grant-windows.js';
 import type { GrantRecord } from '../store/records.js';
 import { normalizeResourceUri } from '../resource-uri.js';
 import type { Caller } from './caller.js';
@@ -78,10 +79,9 @@ function activeView(g: GrantRecord, at: number): { permissions: string[]; roles:
   const notEnded = (id: string) => w[id]?.e === undefined || Date.parse(w[id]!.e!) > at;
   const permissions = g.p.filter(notEnded);
   const roles = g.r.filter(notEnded);
-  const bounds = (id: string) => ({ ...(w[id]!.s === undefined ? {} : { starts_at: w[id]!.s }), ...(w[id]!.e === undefined ? {} : { expires_at: w[id]!.e }) });
   const windows: WindowView[] = [
-    ...permissions.filter((id) => w[id] !== undefined).map((id) => ({ permission_id: id, ...bounds(id) })),
-    ...roles.filter((id) => w[id] !== undefined).map((id) => ({ role_id: id, ...bounds(id) })),
+    ...permissions.filter((id) => w[id] !== undefined).map((id) => ({ permission_id: id, ...boundsOf(w[id]) })),
+    ...roles.filter((id) => w[id] !== undefined).map((id) => ({ role_id: id, ...boundsOf(w[id]) })),
   ];
   return { permissions, roles, windows, live: permissions.length + roles.length > 0 };
 }

@@ -91,12 +91,7 @@ export async function lookupResources(ctx: ServiceContext, caller: Caller, input
   if (wait !== undefined) await wait;
   const revision = ctx.feed.applied;
   const key = ctx.lookupCache.resourcesKey(p.id, principal, permission, prefix);
-  let all = ctx.lookupCache.get(key);
-  if (all === undefined) {
-    const view = new StoreGrantView(ctx.reader, p.id);
-    all = lookupResourcesIn(view, principal, permission, prefix, now());
-    if (!view.timed) ctx.lookupCache.set(key, all);
-  }
+  const all = answerSet(ctx, p.id, key, (view) => lookupResourcesIn(view, principal, permission, prefix, now()));
   const page = pageOf('lookup_resources', all, req);
   return answerAt(ctx, { resource_uris: page.items, next_page_token: page.next_page_token, total_items: page.total_items }, revision);
 }
@@ -111,14 +106,19 @@ export async function lookupSubjects(ctx: ServiceContext, caller: Caller, input:
   if (wait !== undefined) await wait;
   const revision = ctx.feed.applied;
   const key = ctx.lookupCache.subjectsKey(p.id, uri, permission);
-  let all = ctx.lookupCache.get(key);
-  if (all === undefined) {
-    const view = new StoreGrantView(ctx.reader, p.id);
-    all = lookupSubjectsIn(view, uri, permission, now());
-    if (!view.timed) ctx.lookupCache.set(key, all);
-  }
+  const all = answerSet(ctx, p.id, key, (view) => lookupSubjectsIn(view, uri, permission, now()));
   const page = pageOf('lookup_subjects', all, req);
   return answerAt(ctx, { principal_ids: page.items, next_page_token: page.next_page_token, total_items: page.total_items }, revision);
+}
+
+/** A lookup's whole answer set: from the lookup cache, or computed over the store (and cached unless it read a window). */
+function answerSet(ctx: ServiceContext, projectId: string, key: string, compute: (view: GrantView) => readonly string[]): readonly string[] {
+  const cached = ctx.lookupCache.get(key);
+  if (cached !== undefined) return cached;
+  const view = new StoreGrantView(ctx.reader, projectId);
+  const all = compute(view);
+  if (!view.timed) ctx.lookupCache.set(key, all);
+  return all;
 }
 
 /** The page after the cursor (the last item of the previous page, compared by byte order: never skips nor repeats). */

@@ -4,6 +4,7 @@ import type { Database, RootDatabase } from 'lmdb';
 import { Errors } from '../../errors.js';
 import type { CommandOf as Cmd } from '../commands.js';
 import { keyOf, META, partsOfExpiryKey, rangeOf, uriOfGrantKey, userOfGrantKey, type Key } from '../keys.js';
+import { boundsOf, recordWindow } from '../grant-windows.js';
 import type { EntryWindow, GrantRecord } from '../records.js';
 import { requireProject } from './lookups.js';
 import type { Dbs, WriteTxn } from './write-txn.js';
@@ -43,12 +44,6 @@ function resolveRefs(tx: WriteTxn, pid: string, cmd: Cmd<'grant' | 'revoke'>): [
   return [permIds, roleIds];
 }
 
-/** The window a grant command gives each of its entries, or undefined (permanent). */
-function windowOf(cmd: Cmd<'grant'>): EntryWindow | undefined {
-  if (cmd.starts_at === undefined && cmd.expires_at === undefined) return undefined;
-  return { ...(cmd.starts_at === undefined ? {} : { s: cmd.starts_at }), ...(cmd.expires_at === undefined ? {} : { e: cmd.expires_at }) };
-}
-
 const sameWindow = (a: EntryWindow | undefined, b: EntryWindow | undefined) => a?.s === b?.s && a?.e === b?.e;
 
 /**
@@ -60,7 +55,7 @@ export function grant(tx: WriteTxn, cmd: Cmd<'grant'>): object {
   const [permIds, roleIds] = resolveRefs(tx, pid, cmd);
   const key = keyOf.grant(pid, cmd.user_id, cmd.resource_uri);
   const existing = tx.db.grants.get(key) as GrantRecord | undefined;
-  const window = windowOf(cmd);
+  const window = recordWindow(cmd); // the window the command gives each of its entries (undefined: permanent)
   const changed = (held: readonly string[] | undefined) => (id: string) => !held?.includes(id) || !sameWindow(existing?.w?.[id], window);
   const addedPerms = permIds.filter(changed(existing?.p));
   const addedRoles = roleIds.filter(changed(existing?.r));
@@ -88,8 +83,7 @@ export function grant(tx: WriteTxn, cmd: Cmd<'grant'>): object {
     resource_uri: cmd.resource_uri,
     permissions: addedPerms,
     roles: addedRoles,
-    ...(window?.s === undefined ? {} : { starts_at: window.s }),
-    ...(window?.e === undefined ? {} : { expires_at: window.e }),
+    ...boundsOf(window),
   });
   return {};
 }
@@ -146,7 +140,7 @@ export function expireGrants(tx: WriteTxn, cmd: Cmd<'expireGrants'>): object {
       resource_uri: uri,
       permissions,
       roles,
-      ...(w.s === undefined ? {} : { starts_at: w.s }),
+      ...boundsOf(w),
       expires_at: w.e!,
     });
   }
