@@ -24,7 +24,7 @@ import {
   requiredString,
   type Input,
 } from './validate.js';
-import { apiKeyView, invitationView, organisationView, projectView, userView } from './views.js';
+import { apiKeyView, invitationView, organisationView, projectView, userView } from '../store/views.js';
 
 const INVITATION_TTL_MS = 7 * 24 * 3600 * 1000; // one week
 const INVITATION_TOKEN_BYTES = 24;

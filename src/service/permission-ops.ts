@@ -18,7 +18,7 @@ import {
   requiredString,
   type Input,
 } from './validate.js';
-import { permissionView, roleView } from './views.js';
+import { permissionView, roleView } from '../store/views.js';
 
 const PERMISSION_NAME_RULE = 'must be 1–128 of [A-Za-z0-9._:-]';
 
