@@ -4,7 +4,7 @@ import type { Config } from '../config.js';
 import { now } from '../clock.js';
 import { log } from '../log.js';
 import type { CallStub } from '../store/commands.js';
-import type { ApiLogRecord } from '../store/records.js';
+import { loggedBody, type ApiLogRecord } from '../store/records.js';
 import type { WriterClient } from '../worker/writer-client.js';
 import type { Caller } from './caller.js';
 
@@ -41,13 +41,12 @@ export interface CallScope {
 const FLUSH_INTERVAL_MS = 1000;
 const FLUSH_AT_ENTRIES = 1000;
 const MAX_BUFFERED = 50_000; // beyond this, entries are dropped (and counted) rather than growing memory
-const MAX_BODY_CHARS = 8192;
 const SECRET_FIELDS = new Set(['key', 'token', 'authorization']);
 const SECRET_MEMBERS = [...SECRET_FIELDS].map((field) => `"${field}"`); // as they appear in JSON text
 const MS_PER_DAY = 86_400_000;
 
 /**
- * `JSON.stringify` with secret fields replaced, cut to {@link MAX_BODY_CHARS}. A value too deep to
+ * `JSON.stringify` with secret fields replaced, cut as the log keeps bodies ({@link loggedBody}). A value too deep to
  * serialise (a hostile body nested 100,000 levels) is recorded as such instead of throwing.
  */
 function redactedJson(value: unknown): string {
@@ -58,7 +57,7 @@ function redactedJson(value: unknown): string {
   } catch {
     return '"[not serialisable]"';
   }
-  return text.length > MAX_BODY_CHARS ? `${text.slice(0, MAX_BODY_CHARS)}…[truncated]` : text;
+  return loggedBody(text);
 }
 
 /** Whether JSON text has a member named like a secret (a string value quoting one is escaped: `\"key\"`). */

@@ -78,6 +78,14 @@ export interface ImportJobRecord {
   touched: number;
 }
 
+/** Longest request or response body a call-log entry keeps, in characters. */
+const MAX_LOGGED_BODY_CHARS = 8192;
+
+/** A body as a call-log entry keeps it: cut to {@link MAX_LOGGED_BODY_CHARS}, marked when cut. */
+export function loggedBody(text: string): string {
+  return text.length > MAX_LOGGED_BODY_CHARS ? `${text.slice(0, MAX_LOGGED_BODY_CHARS)}…[truncated]` : text;
+}
+
 /** One external API call, recorded asynchronously (secrets redacted, bodies truncated). */
 export interface ApiLogRecord {
   id: string;

@@ -4,13 +4,12 @@ import { errorBody, type PermioError } from '../../errors.js';
 import type { CommandOf as Cmd, WriteCommand } from '../commands.js';
 import { putLogFacets, removeLogFacets } from '../call-log-facets.js';
 import { keyOf, rangeOf, seqOfLogKey, type Key } from '../keys.js';
-import type { ApiLogRecord, OrgRecord, PermissionRecord, UserRecord } from '../records.js';
+import { loggedBody, type ApiLogRecord, type OrgRecord, type PermissionRecord, type UserRecord } from '../records.js';
 import { apiKeyView, invitationView, organisationView, permissionView, projectView, roleView, userView } from '../views.js';
 import { seqDigits, type WriteTxn } from './write-txn.js';
 
 const LOG_AGE_SCAN = 1000; // expired call-log entries removed per batch and organisation, at most
 const REDACTED = '[REDACTED]'; // the secret a create answer carries (drawn by the node that took the call, never in a command)
-const MAX_BODY_CHARS = 8192; // as the main thread cuts the bodies of the entries it batches
 
 export function appendLogs(tx: WriteTxn, cmd: Cmd<'appendLogs'>): object {
   for (const entry of cmd.entries) putEntry(tx, entry, cmd.max_age_ms, cmd.max_per_org);
@@ -48,7 +47,7 @@ export function logCall(tx: WriteTxn, cmd: WriteCommand, outcome: { value: unkno
     status: 'value' in outcome ? 200 : outcome.error.status,
     latency_ms: call.latency_ms,
     request: call.request,
-    response: response.length > MAX_BODY_CHARS ? `${response.slice(0, MAX_BODY_CHARS)}…[truncated]` : response,
+    response: loggedBody(response),
   };
   putEntry(tx, entry, call.max_age_ms, call.max_per_org);
 }
