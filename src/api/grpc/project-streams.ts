@@ -5,12 +5,12 @@ import type { Metadata, ServerReadableStream, ServerWritableStream, sendUnaryDat
 import { Metadata as GrpcMetadata } from '@grpc/grpc-js';
 import type { MethodDefinition } from '@grpc/proto-loader';
 import { Errors, PermioError, toPermioError } from '../../errors.js';
-import { observeRequest } from '../../metrics.js';
 import type { Caller } from '../../service/caller.js';
 import type { ImportSession } from '../../service/import-ops.js';
 import type { Operation } from '../operations.js';
 import { errorBody } from '../rest/reply.js';
 import type { ServiceLike } from '../service-port.js';
+import { recorder } from './call-record.js';
 import type { InternalErrorLog } from './handlers.js';
 import { RefusedRequest, toServiceInput, virtualFields } from './request.js';
 import { toServiceError } from './status.js';
@@ -28,17 +28,6 @@ function toMetadata(headers: Readonly<Record<string, string>>): Metadata {
   const metadata = new GrpcMetadata();
   for (const [key, value] of Object.entries(headers)) metadata.set(key, value);
   return metadata;
-}
-
-/** A call-log recorder for one call. */
-function recorder(service: ServiceLike, operation: Operation, method: AnyMethod) {
-  const startedAt = performance.now();
-  return (caller: Caller | undefined, input: Record<string, unknown>, status: number, response: string) => {
-    observeRequest('grpc', operation.rpc, status, startedAt);
-    if (caller === undefined) return;
-    const latencyMs = performance.now() - startedAt;
-    service.recordCall?.({ transport: 'grpc', rpc: operation.rpc, route: method.path, caller, input, status, latencyMs, response, sampled: false });
-  };
 }
 
 /** The grpc-js handler of ExportProject. */

@@ -4,12 +4,12 @@
 import type { Metadata, ServerWritableStream, UntypedHandleCall } from '@grpc/grpc-js';
 import type { MethodDefinition } from '@grpc/proto-loader';
 import { Errors, PermioError, toPermioError } from '../../errors.js';
-import { observeRequest } from '../../metrics.js';
 import type { Caller } from '../../service/caller.js';
 import type { WatchMessage, WatchSink } from '../../service/watch-hub.js';
 import type { Operation } from '../operations.js';
 import { errorBody } from '../rest/reply.js';
 import type { ServiceLike } from '../service-port.js';
+import { recorder } from './call-record.js';
 import { RefusedRequest, toServiceInput, virtualFields } from './request.js';
 import type { InternalErrorLog } from './handlers.js';
 import { toServiceError } from './status.js';
@@ -69,15 +69,9 @@ export function watchHandler(operation: Operation, method: AnyMethod, service: S
   const virtual = virtualFields(method);
   const encode = method.responseSerialize as (body: object) => Buffer;
   return (call: ServerWritableStream<object, unknown>) => {
-    const startedAt = performance.now();
+    const record = recorder(service, operation, method);
     let caller: Caller | undefined;
     let input: Record<string, unknown> = {};
-    const record = (status: number, response: string) => {
-      observeRequest('grpc', operation.rpc, status, startedAt);
-      if (caller === undefined) return;
-      const latencyMs = performance.now() - startedAt;
-      service.recordCall?.({ transport: 'grpc', rpc: operation.rpc, route: method.path, caller, input, status, latencyMs, response, sampled: false });
-    };
     let subscription: { close(): void; drained(): void } | undefined;
     const sink = new StreamSink(call, encode, () => subscription?.drained());
     call.on('cancelled', () => {
@@ -96,13 +90,13 @@ export function watchHandler(operation: Operation, method: AnyMethod, service: S
       (sub) => {
         if (call.cancelled) return sub.close();
         subscription = sub;
-        record(200, '{}');
+        record(caller, input, 200, '{}');
       },
       (err: unknown) => {
         if (!(err instanceof PermioError)) logInternal(operation.rpc, err);
         const e = toPermioError(err);
         sink.fail(e);
-        record(e.status, errorBody(e));
+        record(caller, input, e.status, errorBody(e));
       },
     );
   };
