@@ -16,13 +16,16 @@ export interface ExportHeader {
   exported_at: string;
 }
 
+/** Records per pull from the snapshot: each transport writes a batch at a time. */
+const EXPORT_BATCH = 512;
+
 /** An export in progress: the header, then {@link next} until it gives `[]`; {@link close} however it ends. */
 export interface ProjectExport {
   readonly header: ExportHeader;
   /** `permio-revision`: the revision the snapshot reflects. */
   readonly headers: Readonly<Record<string, string>>;
-  /** Up to `max` more records; `[]` at the end. */
-  next(max: number): ExportLine[];
+  /** The next batch of records (up to {@link EXPORT_BATCH}); `[]` at the end. */
+  next(): ExportLine[];
   close(): void;
 }
 
@@ -40,7 +43,7 @@ export async function exportProject(ctx: ServiceContext, caller: Caller, input: 
       exported_at: new Date(at).toISOString(),
     },
     headers: ctx.tokens.headers(snapshot.revision),
-    next: (max) => snapshot.next(max),
+    next: () => snapshot.next(EXPORT_BATCH),
     close: () => snapshot.close(),
   };
 }

@@ -18,8 +18,6 @@ import type { CallAuth } from './watch-stream.js';
 
 type AnyMethod = MethodDefinition<object, object>;
 
-/** Records per pull from the snapshot. */
-const EXPORT_BATCH = 512;
 
 /** The encoded size of a client-stream message, set by its deserializer (handlers.ts): the stream's total is bounded by it. */
 export const MESSAGE_BYTES = Symbol('messageBytes');
@@ -65,7 +63,7 @@ export function exportHandler(operation: Operation, method: AnyMethod, service: 
         try {
           for (;;) {
             if (call.cancelled) return close();
-            const batch = exp.next(EXPORT_BATCH);
+            const batch = exp.next();
             if (batch.length === 0) {
               close();
               call.end();

@@ -23,8 +23,6 @@ export interface NdjsonExchange extends ResponseState {
 type Answered = (status: number, response: string) => void;
 
 const NDJSON_TYPE = 'application/x-ndjson';
-/** Records per pull from the snapshot: one write each. */
-const EXPORT_BATCH = 512;
 /** Batches written per event-loop turn before yielding, so one export never starves other requests. */
 const BATCHES_PER_TURN = 8;
 /** Past a refused import body, this much more is read and dropped before answering (the client then sees the answer). */
@@ -57,7 +55,7 @@ export function serveExport(x: NdjsonExchange, open: () => Promise<ProjectExport
           if (x.aborted) return close();
           let text = '';
           try {
-            const batch = exp.next(EXPORT_BATCH);
+            const batch = exp.next();
             if (batch.length === 0) {
               close();
               x.res.cork(() => x.res.end());
