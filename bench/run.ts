@@ -7,6 +7,7 @@
 // durable writes with 0 / 100 / 1,000 watchers and the delivery latency at 100 (`--watch-only` skips the A/B);
 // `--only=latency [--connections=N] [--load=0.5] [--peak-seconds=S] [--paced-seconds=S] [--rounds=N] [--against=DIR]` paces requests
 // open-loop at a share of Permio's closed-loop peak, beside a bare uWS server (and another build) at the same rate;
+// `--only=writepath [--writes=N] [--rounds=N]` times a sequential durable grant layer by layer (disk, LMDB, writer, HTTP);
 // `--duration=S` sets seconds per load figure (default 10 for REST, 5 for the later sections);
 // `--server-cpu-prof` writes the server's CPU profiles to $TMPDIR/permio-bench-profiles (summarise them with
 // `node dist/bench/cpu-profile.js <files>`).
@@ -23,6 +24,7 @@ import { formatScalingRows, runScalingBench } from './scaling.bench.js';
 import { formatClusterRows, runClusterBench } from './cluster.bench.js';
 import { PROFILE_DIR } from './processes.js';
 import { formatLatencyRows, runLatencyBench } from './latency.bench.js';
+import { formatWritePathRows, runWritePathBench } from './write-path.bench.js';
 import { formatClientRows, runClientBench } from './client.bench.js';
 import { runDashboardBench } from './dashboard.bench.js';
 import { runQueryBench } from './query.bench.js';
@@ -113,6 +115,12 @@ async function main(): Promise<void> {
     );
     const { rate, rows } = await runLatencyBench(l);
     console.log(formatLatencyRows(rate, rows));
+    console.log('');
+  }
+  if (only === 'writepath') {
+    const w = { writes: arg('writes', 1000), rounds: arg('rounds', 2), workers: load.workers };
+    console.log(`## Where a sequential durable grant's time goes (one client, one request at a time, ${w.rounds} rounds of ${int(w.writes)} per layer)\n`);
+    console.log(formatWritePathRows(await runWritePathBench(w)));
     console.log('');
   }
   if (!only || only === 'engine') {
