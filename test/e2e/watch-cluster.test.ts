@@ -52,8 +52,10 @@ describe('Watch on two nodes', () => {
     const [a, b] = nodes as [ClusterNode, ClusterNode];
     const orgId = ok(await a.api.post('/v1/organisations', { name: 'Cluster expiry', user_id: 'owner' })).organisation.id;
     const ref = { organisation_id: orgId, project_name: 'default' };
-    ok(await a.api.post('/v1/permissions', { ...ref, name: 'read' }));
-    const watchers = await Promise.all(nodes.map((n) => openWatch(n.server, 'rest', { ...ref, user_id: 'temp' }, { key: n.server.adminKey })));
+    const created = await a.api.post('/v1/permissions', { ...ref, name: 'read' });
+    // from the permission's token: a node that had not applied it yet would otherwise stream it live
+    const after = { ...ref, user_id: 'temp', after_revision: ok(created) && created.headers.get('permio-revision')! };
+    const watchers = await Promise.all(nodes.map((n) => openWatch(n.server, 'rest', after, { key: n.server.adminKey })));
     for (const w of watchers) await w.next();
     const expires = new Date(Date.now() + 1500).toISOString();
     ok(await a.api.post('/v1/grants', { ...ref, user_id: 'temp', resource_uri: '/t', permissions: ['read'], expires_at: expires }));
