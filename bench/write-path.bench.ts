@@ -7,14 +7,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { stampCommand, type CallStub, type ProjectRef, type WriteCommand } from '../src/store/commands.js';
-import { openStore } from '../src/store/env.js';
-import type { OrgRecord, ProjectRecord } from '../src/store/records.js';
+import type { Store } from '../src/store/env.js';
 import { DEFAULT_PROJECT } from '../src/store/apply/organisations.js';
-import { StoreWriter, type WriteResult } from '../src/store/writer.js';
+import type { StoreWriter, WriteResult } from '../src/store/writer.js';
 import { LatencyHistogram } from './latency.js';
 import { startPermio } from './processes.js';
 import { seedDataset, type Dataset } from './seed.js';
 import { markdownTable, ms } from './table.js';
+import { writerMetrics } from './writes.bench.js';
+import { openBenchWriter } from './writer-capacity.bench.js';
 
 export interface WritePathOptions {
   /** Timed operations per layer and round. */
@@ -100,21 +101,14 @@ function fdatasyncs(dir: string, n: number, s: Samples): void {
 
 /** An in-process store seeded like the REST dataset, and grant commands as the REST grant makes them. */
 class InProcessWriter {
-  private readonly store;
+  private readonly store: Store;
   private readonly writer: StoreWriter;
   private readonly ref: ProjectRef;
-  private readonly orgId: string;
   private n = 0;
   private readonly prefixes = Array.from({ length: CLIENTS }, () => crypto.randomBytes(8).toString('base64url'));
 
   constructor(dir: string) {
-    this.store = openStore(dir, { readOnly: false });
-    this.writer = new StoreWriter(this.store);
-    const org = ok(this.writer.applyBatch([stampCommand({ op: 'createOrganisation', name: 'bench', user_id: 'bench', plan: 'enterprise', rate_limit_per_minute: 0 })])[0]) as OrgRecord;
-    this.orgId = org.id;
-    const project = this.store.dbs.projects.get([org.id, DEFAULT_PROJECT]) as ProjectRecord;
-    this.ref = { organisation_id: org.id, project_name: DEFAULT_PROJECT, project_id: project.id };
-    for (const name of ['read', 'write']) ok(this.writer.applyBatch([stampCommand({ op: 'createPermission', name, description: '', ...this.ref })])[0]);
+    ({ store: this.store, writer: this.writer, ref: this.ref } = openBenchWriter(dir));
     for (let p = 0; p < SEED_PRINCIPALS; p++) {
       const cmds = Array.from({ length: SEED_GRANTS_PER_PRINCIPAL }, (_, g) => this.grant(`user-${p}`, `/docs/${crypto.randomBytes(6).toString('hex')}/${g}`, true));
       for (const r of this.writer.applyBatch(cmds)) ok(r);
@@ -124,7 +118,7 @@ class InProcessWriter {
   private grant(user: string, uri: string, logged: boolean): WriteCommand {
     const body = { user_id: user, resource_uri: uri, permissions: ['read', 'write'] };
     const call: CallStub = {
-      organisation_id: this.orgId,
+      organisation_id: this.ref.organisation_id,
       actor: 'key_bench',
       transport: 'rest',
       rpc: 'Grant',
@@ -196,13 +190,6 @@ async function sequential(url: string, ds: Dataset, n: number, s: Samples, make:
   }
 }
 
-/** The writer's group commits as the main thread timed them (sent → answered): sum of seconds and count. */
-async function writerRoundTrips(url: string): Promise<[number, number]> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
-  return [value('permio_writer_commit_seconds_sum'), value('permio_writer_commit_seconds_count')];
-}
-
 export async function runWritePathBench(o: WritePathOptions): Promise<WritePathRow[]> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'permio-write-path-'));
   const inProcess = new InProcessWriter(dir);
@@ -235,10 +222,10 @@ export async function runWritePathBench(o: WritePathOptions): Promise<WritePathR
       inProcess.grants(o.writes, true, s.grantLogged);
       inProcess.grants(o.writes, false, s.grantUnlogged);
       inProcess.groupCommits(o.writes, GROUP, s.group);
-      const [sum0, count0] = await writerRoundTrips(logged.url);
+      const before = await writerMetrics(logged.url);
       await sequential(logged.url, logged.ds, o.writes, s.restLogged, grantBody(logged.ds));
-      const [sum1, count1] = await writerRoundTrips(logged.url);
-      s.roundTrip.addTotal((sum1 - sum0) * 1000, count1 - count0);
+      const after = await writerMetrics(logged.url);
+      s.roundTrip.addTotal((after.commitSeconds - before.commitSeconds) * 1000, after.commits - before.commits);
       await sequential(unlogged.url, unlogged.ds, o.writes, s.restUnlogged, grantBody(unlogged.ds));
       const check = { project_name: logged.ds.project, principal_id: logged.ds.principal, resource_uris: logged.ds.uris.slice(0, 1), permissions: logged.ds.permissions.slice(0, 1) };
       await sequential(logged.url, logged.ds, o.writes, s.check, () => ({ path: '/v1/check', body: check }));

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { stampCommand, type ProjectRef, type WriteCommand } from '../src/store/commands.js';
-import { openStore } from '../src/store/env.js';
+import { openStore, type Store } from '../src/store/env.js';
 import type { OrgRecord, ProjectRecord } from '../src/store/records.js';
 import { DEFAULT_PROJECT } from '../src/store/apply/organisations.js';
 import { StoreWriter, type WriteResult } from '../src/store/writer.js';
@@ -32,15 +32,21 @@ function ok(r: WriteResult | undefined): unknown {
   return r.value;
 }
 
+/** A store in `dir` with its writer, one organisation and its default project with permissions `read` and `write`. */
+export function openBenchWriter(dir: string): { store: Store; writer: StoreWriter; ref: ProjectRef } {
+  const store = openStore(dir, { readOnly: false });
+  const writer = new StoreWriter(store);
+  const org = ok(writer.applyBatch([stampCommand({ op: 'createOrganisation', name: 'bench', user_id: 'bench', plan: 'enterprise', rate_limit_per_minute: 0 })])[0]) as OrgRecord;
+  const project = store.dbs.projects.get([org.id, DEFAULT_PROJECT]) as ProjectRecord;
+  const ref: ProjectRef = { organisation_id: org.id, project_name: DEFAULT_PROJECT, project_id: project.id };
+  for (const name of ['read', 'write']) ok(writer.applyBatch([stampCommand({ op: 'createPermission', name, description: '', ...ref })])[0]);
+  return { store, writer, ref };
+}
+
 export function runWriterCapacityBench(secondsPerFigure: number): WriterCapacityRow[] {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'permio-writer-'));
-  const store = openStore(dir, { readOnly: false });
+  const { store, writer, ref } = openBenchWriter(dir);
   try {
-    const writer = new StoreWriter(store);
-    const org = ok(writer.applyBatch([stampCommand({ op: 'createOrganisation', name: 'bench', user_id: 'bench', plan: 'enterprise', rate_limit_per_minute: 0 })])[0]) as OrgRecord;
-    const project = store.dbs.projects.get([org.id, DEFAULT_PROJECT]) as ProjectRecord;
-    const ref: ProjectRef = { organisation_id: org.id, project_name: DEFAULT_PROJECT, project_id: project.id };
-    for (const name of ['read', 'write']) ok(writer.applyBatch([stampCommand({ op: 'createPermission', name, description: '', ...ref })])[0]);
     const prefixes = Array.from({ length: CLIENTS }, () => crypto.randomBytes(16).toString('base64url'));
     let n = 0;
     return COMMIT_SIZES.map((size) => {

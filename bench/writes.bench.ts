@@ -52,7 +52,8 @@ interface WriterMetrics {
   lmdbBytes: number;
 }
 
-async function writerMetrics(base: string): Promise<WriterMetrics> {
+/** The writer's counters from `/metrics`: commands, group commits, their time (sent → answered), the LMDB file size. */
+export async function writerMetrics(base: string): Promise<WriterMetrics> {
   const text = await (await fetch(`${base}/metrics`)).text();
   const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
   return {
